@@ -1,0 +1,374 @@
+/* The text formats' common ground: dispatch, and Go-compatible rendering of addresses, times and strings
+ * so that our output matches the Go dnstap tool's byte for byte. */
+#include "format.h"
+
+#include <time.h>
+
+dt_res dt_format(enum dt_format f, const struct dt_message *m, struct dt_buf *out)
+{
+	if (m == NULL || out == NULL)
+		return DT_ERR_INVALID;
+	if (m->dnstap_type != DT_TYPE_MESSAGE)
+		return DT_ERR_NOT_MESSAGE;
+	if (!m->has_message)
+		return DT_ERR_NO_MESSAGE;
+	switch (f) {
+	case DT_FORMAT_QUIET:
+		dt__format_quiet(m, out);
+		break;
+	case DT_FORMAT_YAML:
+		dt__format_yaml(m, out);
+		break;
+	case DT_FORMAT_JSON:
+		dt__format_json(m, out);
+		break;
+	default:
+		return DT_ERR_INVALID;
+	}
+	return out->failed ? DT_ERR_NOMEM : DT_OK;
+}
+
+void dt__put_enum(struct dt_buf *b, const char *name, int value)
+{
+	if (name != NULL)
+		dt__buf_puts(b, name);
+	else
+		dt__buf_put_i64(b, value);
+}
+
+/* ==== Addresses ==== */
+
+static void put_ipv4(struct dt_buf *b, const uint8_t *p)
+{
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			dt__buf_putc(b, '.');
+		dt__buf_put_u64(b, p[i]);
+	}
+}
+
+static void put_hex16(struct dt_buf *b, unsigned v)
+{
+	static const char digits[] = "0123456789abcdef";
+	bool started = false;
+	for (int shift = 12; shift >= 0; shift -= 4) {
+		unsigned d = (v >> shift) & 15;
+		if (d || started || shift == 0) {
+			dt__buf_putc(b, digits[d]);
+			started = true;
+		}
+	}
+}
+
+void dt__put_ip(struct dt_buf *b, struct dt_bytes ip)
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *p = ip.data;
+	if (ip.len == 0) {
+		dt__buf_lit(b, "<nil>");
+	} else if (ip.len == 4) {
+		put_ipv4(b, p);
+	} else if (ip.len == 16 && memcmp(p, v4mapped, 12) == 0) {
+		put_ipv4(b, p + 12);
+	} else if (ip.len != 16) {
+		dt__buf_putc(b, '?');
+		dt__buf_put_hex(b, p, ip.len);
+	} else {
+		/* longest run of zero groups, first one on a tie; a single group is not shortened */
+		int e0 = -1, e1 = -1;
+		for (int i = 0; i < 16; i += 2) {
+			int j = i;
+			while (j < 16 && p[j] == 0 && p[j + 1] == 0)
+				j += 2;
+			if (j > i && j - i > e1 - e0) {
+				e0 = i;
+				e1 = j;
+				i = j;
+			}
+		}
+		if (e1 - e0 <= 2)
+			e0 = e1 = -1;
+		for (int i = 0; i < 16; i += 2) {
+			if (i == e0) {
+				dt__buf_lit(b, "::");
+				i = e1;
+				if (i >= 16)
+					break;
+			} else if (i > 0) {
+				dt__buf_putc(b, ':');
+			}
+			put_hex16(b, (unsigned)p[i] << 8 | p[i + 1]);
+		}
+	}
+}
+
+/* ==== Strings ==== */
+
+/* Decodes one UTF-8 sequence as Go's utf8.DecodeRune does: returns its length, or 0 for an invalid byte
+ * (overlong forms, surrogates and values past U+10FFFF are invalid). */
+static size_t utf8_rune(const uint8_t *p, size_t n, uint32_t *rune)
+{
+	uint8_t c = p[0];
+	size_t len;
+	uint32_t r, min;
+	if (c < 0x80) {
+		*rune = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		len = 2, r = c & 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3, r = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4, r = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		r = r << 6 | (p[i] & 0x3f);
+	}
+	if (r < min || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
+		return 0;
+	*rune = r;
+	return len;
+}
+
+/* Go's unicode.IsPrint for runes past ASCII, approximated: everything but the C1 controls, the
+ * non-ASCII spaces, format characters and private or unassigned planes that identities never hold. */
+static bool rune_printable(uint32_t r)
+{
+	if (r < 0xa0 || r == 0xad)
+		return false;
+	if (r == 0xa0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202f) ||
+	    (r >= 0x205f && r <= 0x206f) || r == 0x3000 || r == 0xfeff || (r >= 0xfff9 && r <= 0xfffb))
+		return false;
+	if ((r >= 0xe000 && r <= 0xf8ff) || r >= 0xf0000 || (r & 0xfffe) == 0xfffe)
+		return false;
+	return true;
+}
+
+void dt__put_go_quoted(struct dt_buf *b, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	dt__buf_putc(b, '"');
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = p[i];
+		if (c >= 0x20 && c < 0x7f) {
+			if (c == '"' || c == '\\')
+				dt__buf_putc(b, '\\');
+			dt__buf_putc(b, (char)c);
+			i++;
+			continue;
+		}
+		uint32_t r;
+		size_t len = utf8_rune(p + i, n - i, &r);
+		if (len == 0) {
+			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+			dt__buf_put(b, e, 4);
+			i++;
+			continue;
+		}
+		if (len > 1 && rune_printable(r)) {
+			dt__buf_put(b, p + i, len);
+		} else {
+			switch (r) {
+			case '\a': dt__buf_lit(b, "\\a"); break;
+			case '\b': dt__buf_lit(b, "\\b"); break;
+			case '\f': dt__buf_lit(b, "\\f"); break;
+			case '\n': dt__buf_lit(b, "\\n"); break;
+			case '\r': dt__buf_lit(b, "\\r"); break;
+			case '\t': dt__buf_lit(b, "\\t"); break;
+			case '\v': dt__buf_lit(b, "\\v"); break;
+			default:
+				if (r < 0x20 || r == 0x7f) {
+					char e[4] = {'\\', 'x', hex[r >> 4], hex[r & 15]};
+					dt__buf_put(b, e, 4);
+				} else if (r < 0x10000) {
+					char e[6] = {'\\', 'u', hex[r >> 12], hex[(r >> 8) & 15], hex[(r >> 4) & 15], hex[r & 15]};
+					dt__buf_put(b, e, 6);
+				} else {
+					dt__buf_lit(b, "\\U");
+					for (int s = 28; s >= 0; s -= 4)
+						dt__buf_putc(b, hex[(r >> s) & 15]);
+				}
+			}
+		}
+		i += len;
+	}
+	dt__buf_putc(b, '"');
+}
+
+/* Bytes Go's encoding/json (with HTML escaping) writes as they are, for ASCII. */
+static bool json_safe(uint8_t c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+}
+
+/* Writes the escaped form of the JSON string body p[0..n) at o (which has room for it) and returns its
+ * length; with o NULL only counts. */
+static size_t json_escape(const uint8_t *p, size_t n, char *o)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = 0;
+#define EMIT(s, k)                               \
+	do {                                     \
+		if (o)                           \
+			memcpy(o + len, (s), (k)); \
+		len += (k);                      \
+	} while (0)
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = p[i];
+		if (json_safe(c)) {
+			size_t j = i + 1;
+			while (j < n && json_safe(p[j]))
+				j++;
+			EMIT(p + i, j - i);
+			i = j;
+			continue;
+		}
+		if (c < 0x80) {
+			char e[6] = {'\\', (char)c, 0, 0, 0, 0};
+			if (c == '"' || c == '\\') {
+				EMIT(e, 2);
+			} else if (c == '\n' || c == '\r' || c == '\t') {
+				e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+				EMIT(e, 2);
+			} else {
+				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+				EMIT(u, 6);
+			}
+			i++;
+			continue;
+		}
+		uint32_t r;
+		size_t k = utf8_rune(p + i, n - i, &r);
+		if (k == 0) {
+			EMIT("\\ufffd", 6);
+			i++;
+		} else if (r == 0x2028 || r == 0x2029) {
+			EMIT(r == 0x2028 ? "\\u2028" : "\\u2029", 6);
+			i += k;
+		} else {
+			EMIT(p + i, k);
+			i += k;
+		}
+	}
+#undef EMIT
+	return len;
+}
+
+void dt__put_json_string(struct dt_buf *b, const uint8_t *p, size_t n)
+{
+	size_t len = json_escape(p, n, NULL);
+	if (!dt__buf_reserve(b, len + 2))
+		return;
+	b->data[b->len++] = '"';
+	json_escape(p, n, b->data + b->len);
+	b->len += len;
+	b->data[b->len++] = '"';
+}
+
+void dt__json_escape_tail(struct dt_buf *b, size_t from)
+{
+	if (b->failed || from > b->len)
+		return;
+	size_t n = b->len - from;
+	size_t len = json_escape((const uint8_t *)b->data + from, n, NULL);
+	if (len == n)
+		return; /* nothing to escape */
+	/* The escaped text is longer: escape from a copy into the buffer's tail. */
+	struct dt_buf tmp = {0};
+	dt__buf_put(&tmp, b->data + from, n);
+	if (tmp.failed || !dt__buf_reserve(b, len - n)) {
+		b->failed = true;
+		dt__buf_free(&tmp);
+		return;
+	}
+	json_escape((const uint8_t *)tmp.data, n, b->data + from);
+	b->len = from + len;
+	dt__buf_free(&tmp);
+}
+
+/* ==== Times ==== */
+
+/* Civil date from days since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	uint64_t doe = (uint64_t)(z - era * 146097);
+	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t yy = (int64_t)yoe + era * 400;
+	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	uint64_t mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yy + (*m <= 2);
+}
+
+static void put_hms(struct dt_buf *b, unsigned h, unsigned mi, unsigned s)
+{
+	char t[8] = {(char)('0' + h / 10), (char)('0' + h % 10), ':', (char)('0' + mi / 10), (char)('0' + mi % 10),
+		     ':', (char)('0' + s / 10), (char)('0' + s % 10)};
+	dt__buf_put(b, t, 8);
+}
+
+void dt__put_utc_time(struct dt_buf *b, uint64_t usec, uint64_t nsec, char sep)
+{
+	/* Go converts the uint64 seconds to int64 and folds whole seconds out of nsec */
+	int64_t sec = (int64_t)(usec + nsec / 1000000000u);
+	nsec %= 1000000000u;
+	int64_t days = sec / 86400, rem = sec % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	int64_t y;
+	unsigned mo, d;
+	civil_from_days(days, &y, &mo, &d);
+	if (y < 0) {
+		dt__buf_putc(b, '-');
+		dt__buf_put_u64_pad(b, (uint64_t)-y, 4);
+	} else {
+		dt__buf_put_u64_pad(b, (uint64_t)y, 4);
+	}
+	dt__buf_putc(b, '-');
+	dt__buf_put_u64_pad(b, mo, 2);
+	dt__buf_putc(b, '-');
+	dt__buf_put_u64_pad(b, d, 2);
+	dt__buf_putc(b, sep);
+	put_hms(b, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+	if (nsec != 0) {
+		char frac[10];
+		frac[0] = '.';
+		int digits = 9;
+		uint32_t v = (uint32_t)nsec;
+		for (int i = 9; i >= 1; i--) {
+			frac[i] = (char)('0' + v % 10);
+			v /= 10;
+		}
+		while (frac[digits] == '0')
+			digits--;
+		dt__buf_put(b, frac, (size_t)digits + 1);
+	}
+}
+
+void dt__put_local_hms(struct dt_buf *b, uint64_t usec)
+{
+	time_t t = (time_t)(int64_t)usec;
+	struct tm tm;
+	if (localtime_r(&t, &tm) != NULL) {
+		put_hms(b, (unsigned)tm.tm_hour, (unsigned)tm.tm_min, (unsigned)tm.tm_sec);
+	} else {
+		/* beyond what the C library can represent: fall back to UTC */
+		int64_t rem = (int64_t)usec % 86400;
+		if (rem < 0)
+			rem += 86400;
+		put_hms(b, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+	}
+}

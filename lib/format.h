@@ -1,0 +1,37 @@
+/* Pieces shared by the text formats: Go-compatible rendering of addresses, times and strings. Each
+ * format lives in its own format_*.c. Internal to libdnstap (not installed). */
+#ifndef DT_FORMAT_H
+#define DT_FORMAT_H
+
+#include "buf.h"
+
+/* Go net.IP.String(): dotted IPv4 (also for IPv4-mapped IPv6), RFC 5952 IPv6, "<nil>" for an empty
+ * address, "?" and hex for any other length. */
+void dt__put_ip(struct dt_buf *b, struct dt_bytes ip);
+
+/* Go strconv.Quote(): the bytes in double quotes, escaped as Go does. */
+void dt__put_go_quoted(struct dt_buf *b, const uint8_t *p, size_t n);
+
+/* Go encoding/json string, quotes included (HTML-safe escapes, invalid UTF-8 as \ufffd). */
+void dt__put_json_string(struct dt_buf *b, const uint8_t *p, size_t n);
+
+/* Escapes, in place, the bytes of b from offset `from` to the end as the inside of a JSON string. */
+void dt__json_escape_tail(struct dt_buf *b, size_t from);
+
+/* UTC date and time "YYYY-MM-DD<sep>HH:MM:SS" followed by ".fraction" with trailing zeros removed (nothing
+ * when nsec is 0), as Go's time.Format with a .999999999 layout. sec and nsec are normalised as Go's
+ * time.Unix() does. */
+void dt__put_utc_time(struct dt_buf *b, uint64_t sec, uint64_t nsec, char sep);
+
+/* Local time of day "HH:MM:SS" as Go's Format("15:04:05") in the TZ zone. */
+void dt__put_local_hms(struct dt_buf *b, uint64_t sec);
+
+/* The enum's name, or its number when the name is unknown. */
+void dt__put_enum(struct dt_buf *b, const char *name, int value);
+
+/* Per-format entry points, called by dt_format() once the message is known to be printable. */
+void dt__format_quiet(const struct dt_message *m, struct dt_buf *out);
+void dt__format_yaml(const struct dt_message *m, struct dt_buf *out);
+void dt__format_json(const struct dt_message *m, struct dt_buf *out);
+
+#endif
