@@ -170,6 +170,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 			exit(0);
 		}
 
+		static const char *const valued[] = {"r", "u", "l", "U", "T", "w", "t", "max-frame-size"};
+		bool known = false;
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			known = known || strcmp(flag, valued[k]) == 0;
+		if (!known)
+			usage_error("flag provided but not defined: -%s", flag);
 		const char *value = eq ? eq + 1 : NULL;
 		if (value == NULL) {
 			if (i + 1 >= argc)
@@ -207,6 +213,23 @@ struct run {
 	bool reader_gone; /* standard output's reader went away: stop quietly */
 };
 
+/* Says what was wrong with an input. Pending output is written first so that, on a terminal, the
+ * complaint appears after the frames that preceded it. */
+static void complain(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void complain(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+	r->bad = true;
+	if (r->out != NULL)
+		dt_output_flush(r->out);
+	fputs("dnstap: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 /* Hands one payload to the output. Returns false when the output is broken and the run must stop. */
 static bool deliver(struct run *r, const char *input, uint64_t frame, const uint8_t *p, size_t n)
 {
@@ -220,8 +243,7 @@ static bool deliver(struct run *r, const char *input, uint64_t frame, const uint
 		}
 		fail(1, "%s: write error: %s", r->out_name, strerror(errno));
 	}
-	warn("%s: frame %llu: %s", input, (unsigned long long)frame, dt_strerror(res));
-	r->bad = true;
+	complain(r, "%s: frame %llu: %s", input, (unsigned long long)frame, dt_strerror(res));
 	return true;
 }
 
@@ -231,13 +253,12 @@ static void read_file(struct run *r, const char *path)
 	dt_res res;
 	struct dt_reader *rd = dt_reader_open(path, r->args.max_frame_size, &res);
 	if (rd == NULL) {
-		r->bad = true;
 		if (res == DT_ERR_IO)
-			warn("%s: %s", name, strerror(errno));
+			complain(r, "%s: %s", name, strerror(errno));
 		else if (res == DT_ERR_EOF)
-			warn("%s: empty file, not a Frame Streams file", name);
+			complain(r, "%s: empty file, not a Frame Streams file", name);
 		else
-			warn("%s: %s", name, dt_strerror(res));
+			complain(r, "%s: %s", name, dt_strerror(res));
 		return;
 	}
 	if (dt_reader_no_content_type(rd))
@@ -255,23 +276,22 @@ static void read_file(struct run *r, const char *path)
 		}
 		if (res == DT_STOP)
 			break;
-		r->bad = true;
 		if (res == DT_ERR_TOO_BIG) {
 			size_t limit = r->args.max_frame_size ? r->args.max_frame_size : DT_DEFAULT_MAX_FRAME_SIZE;
-			warn("%s: frame %llu: data frame larger than %zu bytes, skipped", name,
+			complain(r, "%s: frame %llu: data frame larger than %zu bytes, skipped", name,
 			     (unsigned long long)frame, limit);
 			continue;
 		}
 		if (res == DT_ERR_EOF)
-			warn("%s: file ends without a STOP frame after %llu frames (cut short?)", name,
+			complain(r, "%s: file ends without a STOP frame after %llu frames (cut short?)", name,
 			     (unsigned long long)frame);
 		else if (res == DT_ERR_TRUNCATED)
-			warn("%s: frame %llu: file ends in the middle of a frame", name,
+			complain(r, "%s: frame %llu: file ends in the middle of a frame", name,
 			     (unsigned long long)frame + 1);
 		else if (res == DT_ERR_IO)
-			warn("%s: read error: %s", name, strerror(errno));
+			complain(r, "%s: read error: %s", name, strerror(errno));
 		else
-			warn("%s: after frame %llu: %s", name, (unsigned long long)frame, dt_strerror(res));
+			complain(r, "%s: after frame %llu: %s", name, (unsigned long long)frame, dt_strerror(res));
 		break;
 	}
 	dt_reader_close(rd);
