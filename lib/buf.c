@@ -40,15 +40,25 @@ void dt__buf_free(struct dt_buf *b)
 
 void dt__buf_put_u64_pad(struct dt_buf *b, uint64_t v, unsigned width)
 {
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				    "8081828384858687888990919293949596979899";
 	char tmp[20];
-	unsigned n = 0;
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n < width && n < sizeof(tmp))
-		tmp[sizeof(tmp) - 1 - n++] = '0';
-	dt__buf_put(b, tmp + sizeof(tmp) - n, n);
+	char *end = tmp + sizeof(tmp), *p = end;
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	while ((unsigned)(end - p) < width && p > tmp)
+		*--p = '0';
+	dt__buf_put(b, p, (size_t)(end - p));
 }
 
 void dt__buf_put_u64(struct dt_buf *b, uint64_t v)

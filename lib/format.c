@@ -202,17 +202,20 @@ void dt__put_go_quoted(struct dt_buf *b, const uint8_t *p, size_t n)
 	dt__buf_putc(b, '"');
 }
 
+static const uint8_t json_len[256];
+
 /* Bytes Go's encoding/json (with HTML escaping) writes as they are, for ASCII. */
-static bool json_safe(uint8_t c)
+static inline bool json_safe(uint8_t c)
 {
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+	return json_len[c] == 1;
 }
 
 /* Writes the escaped form of the JSON string body p[0..n) at o (which has room for it) and returns its
  * length; with o NULL only counts. */
+static size_t json_escape_ascii(uint8_t c, char e[6]);
+
 static size_t json_escape(const uint8_t *p, size_t n, char *o)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t len = 0;
 #define EMIT(s, k)                               \
 	do {                                     \
@@ -232,16 +235,9 @@ static size_t json_escape(const uint8_t *p, size_t n, char *o)
 			continue;
 		}
 		if (c < 0x80) {
-			char e[6] = {'\\', (char)c, 0, 0, 0, 0};
-			if (c == '"' || c == '\\') {
-				EMIT(e, 2);
-			} else if (c == '\n' || c == '\r' || c == '\t') {
-				e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-				EMIT(e, 2);
-			} else {
-				char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-				EMIT(u, 6);
-			}
+			char e[6];
+			size_t k = json_escape_ascii(c, e);
+			EMIT(e, k);
 			i++;
 			continue;
 		}
@@ -273,25 +269,68 @@ void dt__put_json_string(struct dt_buf *b, const uint8_t *p, size_t n)
 	b->data[b->len++] = '"';
 }
 
+/* Escape sequence for an ASCII byte that JSON needs escaped (see json_escape); returns its length. */
+static size_t json_escape_ascii(uint8_t c, char e[6])
+{
+	static const char hex[] = "0123456789abcdef";
+	e[0] = '\\';
+	switch (c) {
+	case '"': case '\\': e[1] = (char)c; return 2;
+	case '\n': e[1] = 'n'; return 2;
+	case '\r': e[1] = 'r'; return 2;
+	case '\t': e[1] = 't'; return 2;
+	}
+	e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
+	return 6;
+}
+
+/* Length of each ASCII byte inside a JSON string as Go writes it: 1 as is, 2 for \" \\ \n \r \t, 6 for
+ * \u00XX (other controls and the HTML-sensitive < > &); 0 marks bytes past ASCII, which need UTF-8
+ * decoding. */
+static const uint8_t json_len[256] = {
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 6, 6, 2, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+	1, 1, 2, 1, 1, 1, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 6, 1, 6, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 void dt__json_escape_tail(struct dt_buf *b, size_t from)
 {
 	if (b->failed || from > b->len)
 		return;
 	size_t n = b->len - from;
-	size_t len = json_escape((const uint8_t *)b->data + from, n, NULL);
-	if (len == n)
-		return; /* nothing to escape */
-	/* The escaped text is longer: escape from a copy into the buffer's tail. */
-	struct dt_buf tmp = {0};
-	dt__buf_put(&tmp, b->data + from, n);
-	if (tmp.failed || !dt__buf_reserve(b, len - n)) {
-		b->failed = true;
-		dt__buf_free(&tmp);
+	/* room for the worst case (every byte as \u00XX) after the text: escape forward into it in one
+	 * pass, then move the result back */
+	if (n > (SIZE_MAX - b->len) / 6 || !dt__buf_reserve(b, 6 * n))
 		return;
+	const uint8_t *p = (const uint8_t *)b->data + from;
+	uint8_t *d0 = (uint8_t *)b->data + from + n, *d = d0;
+	size_t r = 0;
+	while (r < n) {
+		size_t run = r;
+		while (run < n && json_len[p[run]] == 1)
+			run++;
+		memcpy(d, p + r, run - r);
+		d += run - r;
+		r = run;
+		if (r == n)
+			break;
+		uint8_t c = p[r];
+		if (json_len[c] == 0)
+			break; /* a byte past ASCII: needs UTF-8 decoding */
+		char e[6];
+		size_t k = json_escape_ascii(c, e);
+		memcpy(d, e, k);
+		d += k;
+		r++;
 	}
-	json_escape((const uint8_t *)tmp.data, n, b->data + from);
+	if (r < n) {
+		/* multi-byte sequences: escape the remainder, which json_escape() decodes */
+		d += json_escape(p + r, n - r, (char *)d);
+	}
+	size_t len = (size_t)(d - d0);
+	memmove(b->data + from, d0, len);
 	b->len = from + len;
-	dt__buf_free(&tmp);
 }
 
 /* ==== Times ==== */

@@ -1,8 +1,11 @@
 /* The YAML format (`dnstap -y`): one document per message, ended by "---", keys in the Go tool's order,
  * DNS messages as dig-like text blocks. Fields the Go tool never prints (extra, policy, http_protocol)
  * follow the ones it does, and only when present, so output for other frames stays identical. */
+#define _GNU_SOURCE /* memrchr */
 #include "dnstext.h"
 #include "format.h"
+
+#include <string.h>
 
 /* Appends the message text as a YAML block: Go's TrimSpace() of the text, every line indented by four
  * spaces (blank lines too). The text is rendered straight into out and indented in place. */
@@ -29,22 +32,25 @@ static void put_dns_block(struct dt_buf *out, const char *key, struct dt_bytes w
 	while (end > from && (out->data[end - 1] == ' ' || (out->data[end - 1] >= '\t' && out->data[end - 1] <= '\r')))
 		end--;
 	size_t newlines = 0;
-	for (size_t i = from; i < end; i++)
-		newlines += out->data[i] == '\n';
+	for (const char *q = out->data + from; (q = memchr(q, '\n', (size_t)(out->data + end - q))) != NULL; q++)
+		newlines++;
 	size_t grown = end + 4 * newlines;
 	out->len = end;
 	if (!dt__buf_reserve(out, 4 * newlines + 1))
 		return;
-	/* expand from the back so every byte moves once */
+	/* expand from the back, one line at a time, so every byte moves once */
 	char *d = out->data;
-	size_t w = grown;
-	for (size_t r = end; r > from; r--) {
-		char c = d[r - 1];
-		if (c == '\n') {
-			w -= 4;
-			memcpy(d + w, "    ", 4);
-		}
-		d[--w] = c;
+	size_t r = end, w = grown;
+	while (newlines > 0) {
+		const char *nl = memrchr(d + from, '\n', r - from);
+		size_t line = r - (size_t)(nl - d) - 1;
+		w -= line;
+		memmove(d + w, nl + 1, line);
+		w -= 4;
+		memcpy(d + w, "    ", 4);
+		d[--w] = '\n';
+		r = (size_t)(nl - d);
+		newlines--;
 	}
 	out->len = grown;
 	dt__buf_putc(out, '\n');
