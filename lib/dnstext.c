@@ -1,33 +1,32 @@
 /* DNS wire messages as the Go dnstap tool prints them: miekg/dns 1.1.50's Msg.String(), its question and name
  * presentation, and its parse errors. A bounds-checked walker decides, as miekg's Unpack does, whether a
- * message parses and with which error; ldns then parses the records and we print them in miekg's format. */
+ * message parses and with which error; the printer then reads what it shows straight from the wire. */
 #include "dnstext.h"
 
-#include <ldns/ldns.h>
 #include <stdio.h>
 
 /*
- * Parsing, and where miekg/dns and ldns disagree about malformed input.
+ * Parsing, printing and speed.
  *
- * miekg's rules decide: check_msg() replays them (every field of every record, the rdata of a record read
- * as if the message ended at its rdlength, trailing fields left out where miekg's generated unpackers
+ * miekg's rules decide: the checks below replay them (every field of every record, the rdata of a record
+ * read as if the message ended at its rdlength, trailing fields left out where miekg's generated unpackers
  * allow it, header counts larger than the records present tolerated when the message ends on a record
- * boundary, trailing bytes ignored) and gives miekg's error text. Only messages it accepts reach ldns,
- * record by record through ldns_wire2rr() rather than ldns_wire2pkt(): the latter rejects the short counts
- * miekg tolerates, keeps only the last OPT record, drops the records that follow a TSIG record and does
- * not say where each record starts.
+ * boundary, trailing bytes ignored) and give miekg's error text. check_msg() is the whole verdict;
+ * dt__dns_msg_text() makes the same checks in the same order as it prints (print_sections()), drops its
+ * output at the first error and returns that error, and prints the header and OPT pseudosection, which
+ * depend on the records found, last, moving them to the front.
  *
- * ldns splits rdata into fields by its own descriptors; joined back together (names uncompressed) they
- * are the bytes miekg's fields are read from. Three kinds of record are read around ldns_wire2rr():
- *  - types miekg does not know print as RFC 3597 hex of the bytes as sent (compression pointers and
- *    all), so only their owner goes through ldns, and ldns's checks of rdata it does know (WKS, IPSECKEY,
- *    ...) cannot reject what miekg accepts;
- *  - NSAP-PTR rdata is a name for miekg but a character-string for ldns: ldns_wire2dname() reads it;
- *  - ldns reads some length octets together with the data they count (NSEC3 salt and hash, TKEY key,
- *    TSIG MAC, HIP lengths), so it rejects rdata that stops right after them, which miekg accepts: those
- *    are rebuilt from the wire by flatten_wire(), with ldns_wire2dname() for the names.
- * What remains: a compression pointer to offset 0 makes miekg read a label from the message id, and
- * ldns refuses it; we return -1 with ldns's error text where Go prints the message.
+ * Everything is read straight from the wire, with no allocation beyond the output buffer and no parser but
+ * these checks: a byte is printed only once the checks have vouched for it. Names are decompressed as they
+ * are checked and printed (check_put_name()), following pointers exactly as miekg does, so a pointer into the
+ * header reads labels from the id and flags as it does in miekg; a name met again is copied from the output
+ * (struct names). The rdata of a record is split into fields by the per-type layout the checks used
+ * (rdata_spec()), through a cursor that ends where the rdata ends, as the message miekg reads it from does;
+ * fields a short record leaves out read as zero, which is what miekg prints for them. Types miekg does not
+ * know print as RFC 3597 hex of the bytes as sent.
+ *
+ * Output is written through a pointer into space reserved once per item (the *_at() helpers), numbers and
+ * flags from small tables, and character-strings eight bytes at a time where nothing needs escaping.
  */
 
 /* miekg/dns error texts (its Error type prefixes "dns: "). */
@@ -72,7 +71,6 @@ static const char E_APL_ADDR[] = "dns: overflow unpacking APL address";
 static const char E_APL_BITS[] = "dns: extra APL address bits";
 static const char E_ECS_FAMILY[] = "dns: bad address family";
 static const char E_ECS_NETMASK[] = "dns: bad netmask";
-static const char E_NOMEM[] = "out of memory";
 
 /* The TCP keepalive option's error is the only one miekg formats ("... got %d"); the interface wants a
  * static string, so the lengths up to 99 have theirs here and longer ones share a generic text. */
@@ -103,29 +101,41 @@ enum {
 };
 
 /* miekg's TypeToString: mnemonics for Type.String(); the rest print as TYPEnnn. */
-static const char *const type_names[259] = {
-	[0] = "None", [1] = "A", [2] = "NS", [3] = "MD", [4] = "MF", [5] = "CNAME", [6] = "SOA", [7] = "MB",
-	[8] = "MG", [9] = "MR", [10] = "NULL", [12] = "PTR", [13] = "HINFO", [14] = "MINFO", [15] = "MX",
-	[16] = "TXT", [17] = "RP", [18] = "AFSDB", [19] = "X25", [20] = "ISDN", [21] = "RT",
-	[23] = "NSAP-PTR", [24] = "SIG", [25] = "KEY", [26] = "PX", [27] = "GPOS", [28] = "AAAA",
-	[29] = "LOC", [30] = "NXT", [31] = "EID", [32] = "NIMLOC", [33] = "SRV", [34] = "ATMA",
-	[35] = "NAPTR", [36] = "KX", [37] = "CERT", [39] = "DNAME", [41] = "OPT", [42] = "APL", [43] = "DS",
-	[44] = "SSHFP", [46] = "RRSIG", [47] = "NSEC", [48] = "DNSKEY", [49] = "DHCID", [50] = "NSEC3",
-	[51] = "NSEC3PARAM", [52] = "TLSA", [53] = "SMIMEA", [55] = "HIP", [56] = "NINFO", [57] = "RKEY",
-	[58] = "TALINK", [59] = "CDS", [60] = "CDNSKEY", [61] = "OPENPGPKEY", [62] = "CSYNC",
-	[63] = "ZONEMD", [64] = "SVCB", [65] = "HTTPS", [99] = "SPF", [100] = "UINFO", [101] = "UID",
-	[102] = "GID", [103] = "UNSPEC", [104] = "NID", [105] = "L32", [106] = "L64", [107] = "LP",
-	[108] = "EUI48", [109] = "EUI64", [249] = "TKEY", [250] = "TSIG", [251] = "IXFR", [252] = "AXFR",
-	[253] = "MAILB", [254] = "MAILA", [255] = "ANY", [256] = "URI", [257] = "CAA", [258] = "AVC",
+struct tname {
+	char s[11];
+	uint8_t n;
+};
+#define TN(x) { x, sizeof(x) - 1 }
+static const struct tname type_names[259] = {
+	[0] = TN("None"), [1] = TN("A"), [2] = TN("NS"), [3] = TN("MD"), [4] = TN("MF"), [5] = TN("CNAME"),
+	[6] = TN("SOA"), [7] = TN("MB"), [8] = TN("MG"), [9] = TN("MR"), [10] = TN("NULL"), [12] = TN("PTR"),
+	[13] = TN("HINFO"), [14] = TN("MINFO"), [15] = TN("MX"), [16] = TN("TXT"), [17] = TN("RP"),
+	[18] = TN("AFSDB"), [19] = TN("X25"), [20] = TN("ISDN"), [21] = TN("RT"), [23] = TN("NSAP-PTR"),
+	[24] = TN("SIG"), [25] = TN("KEY"), [26] = TN("PX"), [27] = TN("GPOS"), [28] = TN("AAAA"),
+	[29] = TN("LOC"), [30] = TN("NXT"), [31] = TN("EID"), [32] = TN("NIMLOC"), [33] = TN("SRV"),
+	[34] = TN("ATMA"), [35] = TN("NAPTR"), [36] = TN("KX"), [37] = TN("CERT"), [39] = TN("DNAME"),
+	[41] = TN("OPT"), [42] = TN("APL"), [43] = TN("DS"), [44] = TN("SSHFP"), [46] = TN("RRSIG"),
+	[47] = TN("NSEC"), [48] = TN("DNSKEY"), [49] = TN("DHCID"), [50] = TN("NSEC3"),
+	[51] = TN("NSEC3PARAM"), [52] = TN("TLSA"), [53] = TN("SMIMEA"), [55] = TN("HIP"), [56] = TN("NINFO"),
+	[57] = TN("RKEY"), [58] = TN("TALINK"), [59] = TN("CDS"), [60] = TN("CDNSKEY"),
+	[61] = TN("OPENPGPKEY"), [62] = TN("CSYNC"), [63] = TN("ZONEMD"), [64] = TN("SVCB"),
+	[65] = TN("HTTPS"), [99] = TN("SPF"), [100] = TN("UINFO"), [101] = TN("UID"), [102] = TN("GID"),
+	[103] = TN("UNSPEC"), [104] = TN("NID"), [105] = TN("L32"), [106] = TN("L64"), [107] = TN("LP"),
+	[108] = TN("EUI48"), [109] = TN("EUI64"), [249] = TN("TKEY"), [250] = TN("TSIG"), [251] = TN("IXFR"),
+	[252] = TN("AXFR"), [253] = TN("MAILB"), [254] = TN("MAILA"), [255] = TN("ANY"), [256] = TN("URI"),
+	[257] = TN("CAA"), [258] = TN("AVC"),
 };
 
-static const char *const rcode_names[24] = {
-	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET",
-	"NOTAUTH", "NOTZONE", [16] = "BADSIG", "BADKEY", "BADTIME", "BADMODE", "BADNAME", "BADALG",
-	"BADTRUNC", "BADCOOKIE",
+static const struct tname rcode_names[24] = {
+	TN("NOERROR"), TN("FORMERR"), TN("SERVFAIL"), TN("NXDOMAIN"), TN("NOTIMP"), TN("REFUSED"),
+	TN("YXDOMAIN"), TN("YXRRSET"), TN("NXRRSET"), TN("NOTAUTH"), TN("NOTZONE"), [16] = TN("BADSIG"),
+	TN("BADKEY"), TN("BADTIME"), TN("BADMODE"), TN("BADNAME"), TN("BADALG"), TN("BADTRUNC"),
+	TN("BADCOOKIE"),
 };
 
-static const char *const opcode_names[6] = { "QUERY", "IQUERY", "STATUS", [4] = "NOTIFY", "UPDATE" };
+static const struct tname opcode_names[6] = {
+	TN("QUERY"), TN("IQUERY"), TN("STATUS"), [4] = TN("NOTIFY"), TN("UPDATE"),
+};
 
 /* DNSSEC algorithms (AlgorithmToString) and digests (HashToString). */
 static const char *const alg_names[17] = {
@@ -165,47 +175,134 @@ static uint32_t get32(const uint8_t *p)
 
 /* ---- Output helpers ---- */
 
-static void put_type(struct dt_buf *out, uint16_t t)
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Writes v as two digits at o. */
+static void put2(char *o, unsigned v)
 {
-	const char *s = NULL;
-	if (t < sizeof(type_names) / sizeof(type_names[0]))
-		s = type_names[t];
-	else if (t == T_TA)
-		s = "TA";
-	else if (t == T_DLV)
-		s = "DLV";
-	else if (t == 65535)
-		s = "Reserved";
-	if (s != NULL) {
-		dt__buf_puts(out, s);
-	} else {
-		dt__buf_lit(out, "TYPE");
-		dt__buf_put_u64(out, t);
-	}
+	memcpy(o, digit_pairs + 2 * v, 2);
 }
 
-/* Class.String(): ANY is also a type mnemonic, so miekg prints it as CLASS255. */
-static void put_class(struct dt_buf *out, uint16_t c)
+/* The helpers named *_at() write at o, which has room enough, and return the end of what they wrote: a
+ * record's fixed fields are written after a single dt__buf_reserve(). */
+
+/* Copies a string literal. */
+#define LIT_AT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
+
+/* Decimal of v < 10000 (no padding). */
+static char *dec4_at(char *o, unsigned v)
+{
+	if (v < 100) {
+		if (v < 10) {
+			*o = (char)('0' + v);
+			return o + 1;
+		}
+		put2(o, v);
+		return o + 2;
+	}
+	unsigned hi = v / 100;
+	if (hi < 10) {
+		*o++ = (char)('0' + hi);
+	} else {
+		put2(o, hi);
+		o += 2;
+	}
+	put2(o, v % 100);
+	return o + 2;
+}
+
+/* Decimal; at most 20 bytes. */
+static char *dec_big_at(char *o, uint64_t v)
+{
+	if (v < 10000)
+		return dec4_at(o, (unsigned)v);
+	if (v < 100000000) {
+		unsigned lo = (unsigned)(v % 10000);
+		o = dec4_at(o, (unsigned)(v / 10000));
+		put2(o, lo / 100);
+		put2(o + 2, lo % 100);
+		return o + 4;
+	}
+	/* The last eight digits, then the others the same way. */
+	unsigned lo = (unsigned)(v % 100000000), lo4 = lo % 10000, hi4 = lo / 10000;
+	o = dec_big_at(o, v / 100000000);
+	put2(o, hi4 / 100);
+	put2(o + 2, hi4 % 100);
+	put2(o + 4, lo4 / 100);
+	put2(o + 6, lo4 % 100);
+	return o + 8;
+}
+
+static inline char *dec_at(char *o, uint64_t v)
+{
+	if (v < 10) {
+		*o = (char)('0' + v);
+		return o + 1;
+	}
+	return dec_big_at(o, v);
+}
+
+static void put_dec(struct dt_buf *out, uint64_t v)
+{
+	if (dt__buf_reserve(out, 20))
+		out->len = (size_t)(dec_at(out->data + out->len, v) - out->data);
+}
+
+/* A mnemonic; at most 11 bytes. */
+static char *tname_at(char *o, const struct tname *t)
+{
+	memcpy(o, t->s, sizeof(t->s));
+	return o + t->n;
+}
+
+/* Type.String(); at most 11 bytes. */
+static char *type_at(char *o, uint16_t t)
+{
+	static const struct tname ta = TN("TA"), dlv = TN("DLV"), reserved = TN("Reserved");
+	if (t < sizeof(type_names) / sizeof(type_names[0])) {
+		if (type_names[t].n != 0)
+			return tname_at(o, &type_names[t]);
+	} else if (t == T_TA) {
+		return tname_at(o, &ta);
+	} else if (t == T_DLV) {
+		return tname_at(o, &dlv);
+	} else if (t == 65535) {
+		return tname_at(o, &reserved);
+	}
+	return dec_at(LIT_AT(o, "TYPE"), t);
+}
+
+static void put_type(struct dt_buf *out, uint16_t t)
+{
+	if (dt__buf_reserve(out, 11))
+		out->len = (size_t)(type_at(out->data + out->len, t) - out->data);
+}
+
+/* Class.String(): ANY is also a type mnemonic, so miekg prints it as CLASS255. At most 10 bytes. */
+static char *class_at(char *o, uint16_t c)
 {
 	switch (c) {
 	case 1:
-		dt__buf_lit(out, "IN");
-		return;
+		return LIT_AT(o, "IN");
 	case 2:
-		dt__buf_lit(out, "CS");
-		return;
+		return LIT_AT(o, "CS");
 	case 3:
-		dt__buf_lit(out, "CH");
-		return;
+		return LIT_AT(o, "CH");
 	case 4:
-		dt__buf_lit(out, "HS");
-		return;
+		return LIT_AT(o, "HS");
 	case 254:
-		dt__buf_lit(out, "NONE");
-		return;
+		return LIT_AT(o, "NONE");
 	}
-	dt__buf_lit(out, "CLASS");
-	dt__buf_put_u64(out, c);
+	return dec_at(LIT_AT(o, "CLASS"), c);
+}
+
+static void put_class(struct dt_buf *out, uint16_t c)
+{
+	if (dt__buf_reserve(out, 10))
+		out->len = (size_t)(class_at(out->data + out->len, c) - out->data);
 }
 
 static void put_name_or_num(struct dt_buf *out, const char *const *names, size_t n, unsigned v)
@@ -213,7 +310,7 @@ static void put_name_or_num(struct dt_buf *out, const char *const *names, size_t
 	if (v < n && names[v] != NULL)
 		dt__buf_puts(out, names[v]);
 	else
-		dt__buf_put_u64(out, v);
+		put_dec(out, v);
 }
 
 static void put_alg(struct dt_buf *out, unsigned alg)
@@ -228,24 +325,44 @@ static void put_alg(struct dt_buf *out, unsigned alg)
 		put_name_or_num(out, alg_names, sizeof(alg_names) / sizeof(alg_names[0]), alg);
 }
 
-/* miekg's \DDD escape for unprintable bytes. */
-static void put_ddd(struct dt_buf *out, uint8_t b)
+/* miekg's \DDD escape for unprintable bytes, written at o; returns the end. */
+static char *ddd_at(char *o, uint8_t b)
 {
-	char e[4] = { '\\', (char)('0' + b / 100), (char)('0' + b / 10 % 10), (char)('0' + b % 10) };
-	dt__buf_put(out, e, 4);
+	o[0] = '\\';
+	o[1] = (char)('0' + b / 100);
+	put2(o + 2, b % 100);
+	return o + 4;
 }
 
-static void put_hex_upper(struct dt_buf *out, const uint8_t *p, size_t n)
+static void put_ddd(struct dt_buf *out, uint8_t b)
 {
-	static const char digits[] = "0123456789ABCDEF";
+	if (dt__buf_reserve(out, 4))
+		out->len = (size_t)(ddd_at(out->data + out->len, b) - out->data);
+}
+
+/* Two hex digits a byte, from the alphabet digits. */
+static void put_hex_digits(struct dt_buf *out, const uint8_t *p, size_t n, const char *digits)
+{
 	if (!dt__buf_reserve(out, 2 * n))
 		return;
 	char *o = out->data + out->len;
 	for (size_t i = 0; i < n; i++) {
-		*o++ = digits[p[i] >> 4];
-		*o++ = digits[p[i] & 15];
+		unsigned b = p[i];
+		char hi = digits[b >> 4], lo = digits[b & 15];
+		o[2 * i] = hi;
+		o[2 * i + 1] = lo;
 	}
 	out->len += 2 * n;
+}
+
+static void put_hex(struct dt_buf *out, const uint8_t *p, size_t n)
+{
+	put_hex_digits(out, p, n, "0123456789abcdef");
+}
+
+static void put_hex_upper(struct dt_buf *out, const uint8_t *p, size_t n)
+{
+	put_hex_digits(out, p, n, "0123456789ABCDEF");
 }
 
 static void put_base64(struct dt_buf *out, const uint8_t *p, size_t n)
@@ -290,13 +407,51 @@ static void put_base32hex(struct dt_buf *out, const uint8_t *p, size_t n)
 		dt__buf_putc(out, a[acc << (5 - bits) & 31]);
 }
 
+/* The decimal digits of every byte value, four bytes each: up to three digits, then their count. */
+static const char dec3[4 * 256 + 1] =
+	"0\000\000\0011\000\000\0012\000\000\0013\000\000\0014\000\000\0015\000\000\0016\000\000\001"
+	"7\000\000\0018\000\000\0019\000\000\00110\000\00211\000\00212\000\00213\000\00214\000\00215\000\002"
+	"16\000\00217\000\00218\000\00219\000\00220\000\00221\000\00222\000\00223\000\00224\000\00225\000\002"
+	"26\000\00227\000\00228\000\00229\000\00230\000\00231\000\00232\000\00233\000\00234\000\00235\000\002"
+	"36\000\00237\000\00238\000\00239\000\00240\000\00241\000\00242\000\00243\000\00244\000\00245\000\002"
+	"46\000\00247\000\00248\000\00249\000\00250\000\00251\000\00252\000\00253\000\00254\000\00255\000\002"
+	"56\000\00257\000\00258\000\00259\000\00260\000\00261\000\00262\000\00263\000\00264\000\00265\000\002"
+	"66\000\00267\000\00268\000\00269\000\00270\000\00271\000\00272\000\00273\000\00274\000\00275\000\002"
+	"76\000\00277\000\00278\000\00279\000\00280\000\00281\000\00282\000\00283\000\00284\000\00285\000\002"
+	"86\000\00287\000\00288\000\00289\000\00290\000\00291\000\00292\000\00293\000\00294\000\00295\000\002"
+	"96\000\00297\000\00298\000\00299\000\002100\003101\003102\003103\003104\003105\003106\003107\003"
+	"108\003109\003110\003111\003112\003113\003114\003115\003116\003117\003118\003119\003120\003121\003"
+	"122\003123\003124\003125\003126\003127\003128\003129\003130\003131\003132\003133\003134\003135\003"
+	"136\003137\003138\003139\003140\003141\003142\003143\003144\003145\003146\003147\003148\003149\003"
+	"150\003151\003152\003153\003154\003155\003156\003157\003158\003159\003160\003161\003162\003163\003"
+	"164\003165\003166\003167\003168\003169\003170\003171\003172\003173\003174\003175\003176\003177\003"
+	"178\003179\003180\003181\003182\003183\003184\003185\003186\003187\003188\003189\003190\003191\003"
+	"192\003193\003194\003195\003196\003197\003198\003199\003200\003201\003202\003203\003204\003205\003"
+	"206\003207\003208\003209\003210\003211\003212\003213\003214\003215\003216\003217\003218\003219\003"
+	"220\003221\003222\003223\003224\003225\003226\003227\003228\003229\003230\003231\003232\003233\003"
+	"234\003235\003236\003237\003238\003239\003240\003241\003242\003243\003244\003245\003246\003247\003"
+	"248\003249\003250\003251\003252\003253\003254\003255\003";
+
+/* Writes a byte in decimal at o, where there must be room for four bytes; returns the end. */
+static char *u8_at(char *o, unsigned b)
+{
+	memcpy(o, dec3 + 4 * b, 4);
+	return o + dec3[4 * b + 3];
+}
+
 static void put_ip4(struct dt_buf *out, const uint8_t *a)
 {
-	for (int i = 0; i < 4; i++) {
-		if (i > 0)
-			dt__buf_putc(out, '.');
-		dt__buf_put_u64(out, a[i]);
-	}
+	if (!dt__buf_reserve(out, 16))
+		return;
+	char *o = out->data + out->len;
+	o = u8_at(o, a[0]);
+	*o++ = '.';
+	o = u8_at(o, a[1]);
+	*o++ = '.';
+	o = u8_at(o, a[2]);
+	*o++ = '.';
+	o = u8_at(o, a[3]);
+	out->len = (size_t)(o - out->data);
 }
 
 static bool is_v4_mapped(const uint8_t *a)
@@ -314,10 +469,13 @@ static void put_ip6(struct dt_buf *out, const uint8_t *a)
 		put_ip4(out, a + 12);
 		return;
 	}
+	unsigned g[8];
+	for (int i = 0; i < 8; i++)
+		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
 	int zs = -1, ze = -1;
 	for (int i = 0; i < 8;) {
 		int j = i;
-		while (j < 8 && a[2 * j] == 0 && a[2 * j + 1] == 0)
+		while (j < 8 && g[j] == 0)
 			j++;
 		if (j - i >= 2 && j - i > ze - zs) {
 			zs = i;
@@ -325,24 +483,28 @@ static void put_ip6(struct dt_buf *out, const uint8_t *a)
 		}
 		i = j > i ? j : i + 1;
 	}
+	if (!dt__buf_reserve(out, 40))
+		return;
+	char *o = out->data + out->len;
 	for (int i = 0; i < 8; i++) {
 		if (i == zs) {
-			dt__buf_lit(out, "::");
+			*o++ = ':';
+			*o++ = ':';
 			i = ze - 1;
 			continue;
 		}
 		if (i > 0 && i != ze)
-			dt__buf_putc(out, ':');
-		unsigned g = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-		bool started = false;
-		for (int s = 12; s >= 0; s -= 4) {
-			unsigned d = g >> s & 15;
-			if (d != 0 || started || s == 0) {
-				dt__buf_putc(out, digits[d]);
-				started = true;
-			}
-		}
+			*o++ = ':';
+		unsigned v = g[i];
+		if (v >= 0x1000)
+			*o++ = digits[v >> 12];
+		if (v >= 0x100)
+			*o++ = digits[v >> 8 & 15];
+		if (v >= 0x10)
+			*o++ = digits[v >> 4 & 15];
+		*o++ = digits[v & 15];
 	}
+	out->len = (size_t)(o - out->data);
 }
 
 /* Go's time.Format("20060102150405") in UTC, for any non-negative Unix time (TSIG times are 48 bits, so the
@@ -360,126 +522,130 @@ static void put_time(struct dt_buf *out, uint64_t t)
 	uint64_t d = doy - (153 * mp + 2) / 5 + 1;
 	uint64_t m = mp < 10 ? mp + 3 : mp - 9;
 	uint64_t y = yoe + era * 400 + (m <= 2);
-	dt__buf_put_u64_pad(out, y, 4);
-	dt__buf_put_u64_pad(out, m, 2);
-	dt__buf_put_u64_pad(out, d, 2);
-	dt__buf_put_u64_pad(out, secs / 3600, 2);
-	dt__buf_put_u64_pad(out, secs / 60 % 60, 2);
-	dt__buf_put_u64_pad(out, secs % 60, 2);
+	if (y > 9999) {
+		put_dec(out, y);
+	} else if (dt__buf_reserve(out, 4)) {
+		char *o = out->data + out->len;
+		put2(o, (unsigned)(y / 100));
+		put2(o + 2, (unsigned)(y % 100));
+		out->len += 4;
+	}
+	if (!dt__buf_reserve(out, 10))
+		return;
+	char *o = out->data + out->len;
+	put2(o, (unsigned)m);
+	put2(o + 2, (unsigned)d);
+	put2(o + 4, (unsigned)(secs / 3600));
+	put2(o + 6, (unsigned)(secs / 60 % 60));
+	put2(o + 8, (unsigned)(secs % 60));
+	out->len += 10;
+}
+
+/* How miekg writes each byte: ESC_NAME and ESC_TXT mark the bytes it escapes with a backslash in names and in
+ * character-strings, ESC_DDD those it writes as \DDD in both. */
+enum { ESC_NAME = 1, ESC_TXT = 2, ESC_DDD = 4 };
+static const uint8_t esc_class[256] = {
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	1, 0, 3, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+	1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+/* Whether none of the 8 bytes in x needs an escape in a character-string (all printable, no '"' or '\\'). */
+static bool txt_plain8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t q = x ^ 0x22 * ones, b = x ^ 0x5c * ones;
+	uint64_t bad = (x - 0x20 * ones) & ~x;                /* a byte below ' ' */
+	bad |= (x + ones) | x;                                /* a byte from 0x7f */
+	bad |= (q - ones) & ~q;                               /* a '"' */
+	bad |= (b - ones) & ~b;                               /* a '\\' */
+	return (bad & highs) == 0;
+}
+
+/* Writes a character-string byte at o as miekg escapes it; returns the end. */
+static char *txt1_at(char *o, uint8_t b)
+{
+	unsigned k = esc_class[b] & (ESC_TXT | ESC_DDD);
+	if (k == 0) {
+		*o = (char)b;
+		return o + 1;
+	}
+	if (k == ESC_TXT) {
+		o[0] = '\\';
+		o[1] = (char)b;
+		return o + 2;
+	}
+	return ddd_at(o, b);
+}
+
+/* Writes the character-string bytes p[0:n] at o as miekg escapes them, 8 at a time where none needs an
+ * escape; returns the end. There must be room for 4 * n bytes. */
+static char *txt_at(char *o, const uint8_t *p, size_t n)
+{
+	const uint8_t *e = p + n;
+	while (e - p >= 8) {
+		uint64_t x;
+		memcpy(&x, p, 8);
+		if (txt_plain8(x)) {
+			memcpy(o, &x, 8);
+			o += 8;
+		} else {
+			for (int i = 0; i < 8; i++)
+				o = txt1_at(o, p[i]);
+		}
+		p += 8;
+	}
+	while (p < e)
+		o = txt1_at(o, *p++);
+	return o;
 }
 
 /* A character-string as miekg's unpackString() leaves it: quotes and backslashes escaped, unprintable
  * bytes as \DDD. TXT-like records print it quoted, X25/GPOS/NAPTR/CAA tags as is. */
 static void put_txt_bytes(struct dt_buf *out, const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint8_t b = p[i];
-		if (b == '"' || b == '\\') {
-			dt__buf_putc(out, '\\');
-			dt__buf_putc(out, (char)b);
-		} else if (b < ' ' || b > '~') {
-			put_ddd(out, b);
-		} else {
-			dt__buf_putc(out, (char)b);
-		}
-	}
+	if (dt__buf_reserve(out, 4 * n))
+		out->len = (size_t)(txt_at(out->data + out->len, p, n) - out->data);
 }
 
 /* miekg's sprintTxtOctet() on raw octets (CAA values, URI targets): it reads backslash escapes in the raw
  * bytes as if they were presentation format, keeps "\." as is, and drops a final lone backslash. */
 static void put_octet_string(struct dt_buf *out, const uint8_t *s, size_t n)
 {
-	dt__buf_putc(out, '"');
+	if (!dt__buf_reserve(out, 4 * n + 2))
+		return;
+	char *o = out->data + out->len;
+	*o++ = '"';
 	for (size_t i = 0; i < n;) {
-		if (i + 1 < n && s[i] == '\\' && s[i + 1] == '.') {
-			dt__buf_lit(out, "\\.");
-			i += 2;
-			continue;
-		}
 		uint8_t b = s[i];
-		size_t adv = 1;
-		if (b == '\\') {
-			size_t left = n - i;
-			if (left == 1) {
-				i++;
-				continue;
-			}
-			if (left >= 4 && s[i + 1] >= '0' && s[i + 1] <= '9' && s[i + 2] >= '0' && s[i + 2] <= '9' &&
-			    s[i + 3] >= '0' && s[i + 3] <= '9') {
-				b = (uint8_t)((s[i + 1] - '0') * 100 + (s[i + 2] - '0') * 10 + (s[i + 3] - '0'));
-				adv = 4;
-			} else {
-				b = s[i + 1];
-				adv = 2;
-			}
-		}
-		put_txt_bytes(out, &b, 1);
-		i += adv;
-	}
-	dt__buf_putc(out, '"');
-}
-
-/* Label bytes miekg escapes with a backslash in names. */
-static bool label_special(uint8_t b)
-{
-	switch (b) {
-	case '.':
-	case ' ':
-	case '\'':
-	case '@':
-	case ';':
-	case '(':
-	case ')':
-	case '"':
-	case '\\':
-		return true;
-	}
-	return false;
-}
-
-/* Prints the name at msg[off] (already validated) as miekg presents it, following compression pointers,
- * and returns the offset just past it in the record. Also used on ldns's uncompressed names. */
-static size_t put_name(struct dt_buf *out, const uint8_t *msg, size_t len, size_t off)
-{
-	size_t next = 0;
-	int ptrs = 0;
-	bool empty = true;
-	while (off < len) {
-		uint8_t c = msg[off++];
-		if (c == 0)
-			break;
-		if ((c & 0xC0) == 0xC0) {
-			/* The pointer limit only guards against a name nobody validated. */
-			if (off >= len || ptrs == MAX_POINTERS)
-				break;
-			if (ptrs++ == 0)
-				next = off + 1;
-			off = (size_t)(c & 0x3f) << 8 | msg[off];
+		if (b != '\\') {
+			o = txt1_at(o, b);
+			i++;
 			continue;
 		}
-		if (c > len - off)
+		size_t left = n - i;
+		if (left == 1)
 			break;
-		/* Reserve the worst case (\DDD per byte) once per label. */
-		if (!dt__buf_reserve(out, 4 * (size_t)c + 1))
-			return ptrs > 0 ? next : off;
-		for (const uint8_t *p = msg + off, *e = p + c; p < e; p++) {
-			uint8_t b = *p;
-			if (label_special(b)) {
-				out->data[out->len++] = '\\';
-				out->data[out->len++] = (char)b;
-			} else if (b < ' ' || b > '~') {
-				put_ddd(out, b);
-			} else {
-				out->data[out->len++] = (char)b;
-			}
+		if (s[i + 1] == '.') {
+			*o++ = '\\';
+			*o++ = '.';
+			i += 2;
+		} else if (left >= 4 && s[i + 1] >= '0' && s[i + 1] <= '9' && s[i + 2] >= '0' && s[i + 2] <= '9' &&
+			   s[i + 3] >= '0' && s[i + 3] <= '9') {
+			o = txt1_at(o, (uint8_t)((s[i + 1] - '0') * 100 + (s[i + 2] - '0') * 10 + (s[i + 3] - '0')));
+			i += 4;
+		} else {
+			o = txt1_at(o, s[i + 1]);
+			i += 2;
 		}
-		out->data[out->len++] = '.';
-		off += c;
-		empty = false;
 	}
-	if (empty)
-		dt__buf_putc(out, '.');
-	return ptrs > 0 ? next : off;
+	*o++ = '"';
+	out->len = (size_t)(o - out->data);
 }
 
 /* ---- miekg's acceptance rules ---- */
@@ -493,33 +659,227 @@ static const char *check_name(const uint8_t *msg, size_t len, size_t off, size_t
 	for (;;) {
 		if (off >= len)
 			return E_BUF;
-		unsigned c = msg[off++];
-		switch (c & 0xC0) {
-		case 0x00:
-			if (c == 0) {
-				*next = ptrs > 0 ? ret : off;
-				return NULL;
-			}
-			if (c > len - off)
+		unsigned c = msg[off];
+		if (c - 1 < 63) {
+			off += 1 + c;
+			if (off > len)
 				return E_BUF;
 			budget -= (int)c + 1;
 			if (budget <= 0)
 				return E_LONG;
-			off += c;
-			break;
-		case 0xC0:
-			if (off >= len)
-				return E_BUF;
-			if (ptrs == 0)
-				ret = off + 1;
-			if (++ptrs > MAX_POINTERS)
-				return E_PTRS;
-			off = (size_t)(c & 0x3f) << 8 | msg[off];
-			break;
-		default:
+			continue;
+		}
+		off++;
+		if (c == 0) {
+			*next = ptrs > 0 ? ret : off;
+			return NULL;
+		}
+		if (c < 0xC0)
 			return E_RDATA;
+		if (off >= len)
+			return E_BUF;
+		if (ptrs == 0)
+			ret = off + 1;
+		if (++ptrs > MAX_POINTERS)
+			return E_PTRS;
+		off = (size_t)(c & 0x3f) << 8 | msg[off];
+	}
+}
+
+/* ---- Names, checked and printed in one walk ---- */
+
+/*
+ * Names printed so far in the message, by the offset they start at (names, and the suffixes their
+ * pointers lead to). The text of a name depends only on where it starts, and compressed names keep pointing
+ * at the same few, so a name met again is copied from the output instead of being decoded once more; with it
+ * come the label octets and pointers following it adds, which is all miekg's checks need to know of it. A
+ * small direct-mapped table; offsets past 0x3fff, which no pointer can reach, are not kept.
+ */
+#define NAME_SLOTS 32
+struct names {
+	uint16_t key[NAME_SLOTS]; /* offset + 1; 0 for an empty slot */
+	uint16_t len[NAME_SLOTS];
+	uint8_t octets[NAME_SLOTS]; /* label octets, with their length octets */
+	uint8_t ptrs[NAME_SLOTS];
+	size_t pos[NAME_SLOTS]; /* where its text is in the output buffer */
+};
+
+static unsigned name_slot(size_t off)
+{
+	return (unsigned)(off ^ off >> 5) % NAME_SLOTS;
+}
+
+/* The output from cut on is going away: forget the names printed there. */
+static void names_forget(struct names *nc, size_t cut)
+{
+	for (unsigned i = 0; i < NAME_SLOTS; i++)
+		if (nc->pos[i] >= cut)
+			nc->key[i] = 0;
+}
+
+/* n bytes were inserted in the output at at: the names printed after it moved. */
+static void names_moved(struct names *nc, size_t at, size_t n)
+{
+	for (unsigned i = 0; i < NAME_SLOTS; i++)
+		if (nc->key[i] != 0 && nc->pos[i] >= at)
+			nc->pos[i] += n;
+}
+
+/* The longest text of a name check_name() accepts (254 label octets, each byte as \DDD at worst, and their
+ * dots), with room for the 16-byte moves that copy a name already printed. */
+#define NAME_TEXT_MAX (4 * 255 + 32)
+
+/* Copies n bytes of text from src, which ends at or before o, to o in 16-byte moves; the moves read and
+ * write up to 15 bytes past the ends. */
+static char *copy_text(char *o, const char *src, size_t n)
+{
+	for (size_t i = 0; i < n; i += 16) {
+		char t[16];
+		memcpy(t, src + i, 16);
+		memcpy(o + i, t, 16);
+	}
+	return o + n;
+}
+
+/* Writes the label bytes p[0:n] at o with miekg's escapes; returns the end. */
+static char *label_escaped_at(char *o, const uint8_t *p, size_t n)
+{
+	for (const uint8_t *e = p + n; p < e; p++) {
+		uint8_t b = *p;
+		unsigned k = esc_class[b] & (ESC_NAME | ESC_DDD);
+		if (k == 0) {
+			*o++ = (char)b;
+		} else if (k == ESC_NAME) {
+			o[0] = '\\';
+			o[1] = (char)b;
+			o += 2;
+		} else {
+			o = ddd_at(o, b);
 		}
 	}
+	return o;
+}
+
+/*
+ * check_name() and the printing of the name as miekg presents it, in one walk: prints the name at msg[off],
+ * following compression pointers, and returns NULL with *next set as check_name() would, or check_name()'s
+ * error (the caller drops the partial text). nc holds the names printed before; a name met again is copied
+ * when the octet and pointer counts it adds keep within miekg's limits, and walked again otherwise.
+ */
+static const char *check_put_name(struct dt_buf *out, const uint8_t *msg, size_t len, size_t off,
+				  struct names *nc, size_t *next)
+{
+	/* The commonest name of all: a pointer to one printed already. */
+	if (len - off >= 2 && msg[off] >= 0xC0) {
+		size_t to = (size_t)(msg[off] & 0x3f) << 8 | msg[off + 1];
+		unsigned slot = name_slot(to);
+		if (nc->key[slot] == to + 1 && to < len && 1 + nc->ptrs[slot] <= MAX_POINTERS &&
+		    dt__buf_reserve(out, nc->len[slot] + 16u)) {
+			char *o = out->data + out->len;
+			out->len = (size_t)(copy_text(o, out->data + nc->pos[slot], nc->len[slot]) - out->data);
+			*next = off + 2;
+			return NULL;
+		}
+	}
+	if (off < len && msg[off] == 0) {
+		dt__buf_putc(out, '.');
+		*next = off + 1;
+		return NULL;
+	}
+	if (!dt__buf_reserve(out, NAME_TEXT_MAX))
+		return check_name(msg, len, off, next);
+	enum { PENDING = 4 };
+	size_t pend_off[PENDING], pend_pos[PENDING];
+	int pend_budget[PENDING], pend_ptrs[PENDING];
+	unsigned npend = 0;
+	char *const start = out->data + out->len;
+	char *o = start;
+	size_t ret = 0;
+	int ptrs = 0, budget = 255;
+	if (off < 0x4000 && off < len && msg[off] - 1u < 63) {
+		pend_off[0] = off;
+		pend_pos[0] = out->len;
+		pend_budget[0] = budget;
+		pend_ptrs[0] = 0;
+		npend = 1;
+	}
+	for (;;) {
+		if (off >= len)
+			return E_BUF;
+		unsigned c = msg[off];
+		if (c - 1 < 63) {
+			const uint8_t *p = msg + off + 1;
+			off += 1 + c;
+			if (off > len)
+				return E_BUF;
+			budget -= (int)c + 1;
+			if (budget <= 0)
+				return E_LONG;
+			/* Copied as is, and written again in the rare case a byte needs an escape. */
+			unsigned k = 0;
+			for (unsigned i = 0; i < c; i++) {
+				o[i] = (char)p[i];
+				k |= esc_class[p[i]];
+			}
+			if (k & (ESC_NAME | ESC_DDD))
+				o = label_escaped_at(o, p, c);
+			else
+				o += c;
+			*o++ = '.';
+			continue;
+		}
+		off++;
+		if (c == 0) {
+			*next = ptrs > 0 ? ret : off;
+			break;
+		}
+		if (c < 0xC0)
+			return E_RDATA;
+		if (off >= len)
+			return E_BUF;
+		if (ptrs == 0)
+			ret = off + 1;
+		if (++ptrs > MAX_POINTERS)
+			return E_PTRS;
+		off = (size_t)(c & 0x3f) << 8 | msg[off];
+		if (off >= len || msg[off] - 1u >= 63)
+			continue;
+		unsigned slot = name_slot(off);
+		if (nc->key[slot] == off + 1 && budget - nc->octets[slot] > 0 &&
+		    ptrs + nc->ptrs[slot] <= MAX_POINTERS) {
+			o = copy_text(o, out->data + nc->pos[slot], nc->len[slot]);
+			budget -= nc->octets[slot];
+			ptrs += nc->ptrs[slot];
+			*next = ret;
+			break;
+		}
+		if (npend < PENDING) {
+			pend_off[npend] = off;
+			pend_pos[npend] = (size_t)(o - out->data);
+			pend_budget[npend] = budget;
+			pend_ptrs[npend++] = ptrs;
+		}
+	}
+	if (o == start)
+		*o++ = '.';
+	out->len = (size_t)(o - out->data);
+	for (unsigned i = 0; i < npend; i++) {
+		unsigned slot = name_slot(pend_off[i]);
+		nc->key[slot] = (uint16_t)(pend_off[i] + 1);
+		nc->len[slot] = (uint16_t)(out->len - pend_pos[i]);
+		nc->octets[slot] = (uint8_t)(pend_budget[i] - budget);
+		nc->ptrs[slot] = (uint8_t)(ptrs - pend_ptrs[i]);
+		nc->pos[slot] = pend_pos[i];
+	}
+	return NULL;
+}
+
+/* Prints a name check_name() has accepted; returns the offset after it. */
+static size_t put_name(struct dt_buf *out, const uint8_t *msg, size_t len, size_t off, struct names *nc)
+{
+	size_t next = len;
+	check_put_name(out, msg, len, off, nc, &next);
+	return next;
 }
 
 /*
@@ -783,15 +1143,13 @@ static const char *check_edns(const uint8_t *msg, size_t end, size_t *poff)
 	return NULL;
 }
 
-/* The checks of the type's unpack() on rdata msg[off:end], which miekg reads from a message cut at end. */
-static const char *check_rdata(uint16_t type, const uint8_t *msg, size_t off, size_t end)
+/* The checks of the unpack() of a type with layout spec (rdata_spec(), "H" for types miekg does not know)
+ * on rdata msg[off:end], which miekg reads from a message cut at end. */
+static const char *check_rdata(const char *spec, const uint8_t *msg, size_t off, size_t end)
 {
-	const char *spec = rdata_spec(type);
 	uint64_t v[16];
 	unsigned nf = 0;
 	const char *err = NULL;
-	if (spec == NULL)
-		spec = "H";
 	for (const char *s = spec; *s != '\0'; s++) {
 		uint64_t val = 0;
 		size_t left = end - off, n;
@@ -897,6 +1255,59 @@ struct shape {
 	size_t opt;        /* offset of the last OPT record of the additional section, 0 if none */
 };
 
+/* UnpackRRWithHeader()'s checks of the rdata msg[off:off+rdlength] of a record of the type with layout
+ * spec. */
+static const char *check_rr_rdata(uint16_t type, const char *spec, const uint8_t *msg, size_t off,
+				  size_t rdlength)
+{
+	if (rdlength == 0)
+		return NULL;
+	/* The commonest types first, without going through their layout (see rdata_spec()). */
+	size_t end = off + rdlength;
+	const char *err;
+	switch (type) {
+	case T_A:
+		return rdlength < 4 ? E_A : rdlength > 4 ? E_RDLENGTH : NULL;
+	case T_AAAA:
+		return rdlength < 16 ? E_AAAA : rdlength > 16 ? E_RDLENGTH : NULL;
+	case T_NS: case T_CNAME: case T_PTR: case T_DNAME:
+		err = check_name(msg, end, off, &off);
+		return err != NULL ? err : off == end ? NULL : E_RDLENGTH;
+	case T_SOA:
+		for (int i = 0; i < 2; i++) {
+			err = check_name(msg, end, off, &off);
+			if (err != NULL)
+				return err;
+			if (off == end)
+				return NULL;
+		}
+		for (int i = 0; i < 5; i++) {
+			if (end - off < 4)
+				return E_U32;
+			off += 4;
+			if (off == end)
+				return NULL;
+		}
+		return E_RDLENGTH;
+	case T_MX:
+		if (rdlength < 2)
+			return E_U16;
+		off += 2;
+		if (off == end)
+			return NULL;
+		err = check_name(msg, end, off, &off);
+		return err != NULL ? err : off == end ? NULL : E_RDLENGTH;
+	case T_TXT:
+		while (off < end) {
+			if (msg[off] > end - off - 1)
+				return E_TXT;
+			off += 1 + (size_t)msg[off];
+		}
+		return NULL;
+	}
+	return check_rdata(spec != NULL ? spec : "H", msg, off, end);
+}
+
 /* The record at *off, with the checks of unpackHeader() and UnpackRRWithHeader(); moves *off past it. */
 static const char *check_rr(const uint8_t *msg, size_t len, size_t *off, uint16_t *type)
 {
@@ -915,11 +1326,9 @@ static const char *check_rr(const uint8_t *msg, size_t len, size_t *off, uint16_
 	p += 10;
 	if (rdlength > len - p)
 		return E_HDRSIZE;
-	if (rdlength > 0) {
-		err = check_rdata(*type, msg, p, p + rdlength);
-		if (err != NULL)
-			return err;
-	}
+	err = check_rr_rdata(*type, rdata_spec(*type), msg, p, rdlength);
+	if (err != NULL)
+		return err;
 	*off = p + rdlength;
 	return NULL;
 }
@@ -977,11 +1386,13 @@ static const char *check_msg(const uint8_t *msg, size_t len, struct shape *sh)
 
 /* ---- Printing ---- */
 
-/* A cursor over a record's rdata. Reads past the end give zero values, which is what miekg prints for the
- * fields a short record leaves out. */
+/* A cursor over a record's rdata: p is the whole message (compression pointers are offsets into it), len the
+ * end of the rdata, off the next field. Reads past the end give zero values, which is what miekg prints for
+ * the fields a short record leaves out. */
 struct cur {
 	const uint8_t *p;
 	size_t len, off;
+	struct names *nc;
 };
 
 static bool c_more(const struct cur *c)
@@ -1020,7 +1431,7 @@ static const uint8_t *c_rest(struct cur *c, size_t *got)
 static void c_name(struct dt_buf *out, struct cur *c)
 {
 	if (c_more(c))
-		c->off = put_name(out, c->p, c->len, c->off);
+		c->off = put_name(out, c->p, c->len, c->off, c->nc);
 }
 
 /* A character-string in unpackString()'s escaped form. */
@@ -1035,14 +1446,20 @@ static void c_txt(struct dt_buf *out, struct cur *c)
 
 static void c_txt_quoted(struct dt_buf *out, struct cur *c)
 {
-	dt__buf_putc(out, '"');
-	c_txt(out, c);
-	dt__buf_putc(out, '"');
+	size_t l = c_more(c) ? c->p[c->off++] : 0, n;
+	const uint8_t *p = c_bytes(c, l, &n);
+	if (!dt__buf_reserve(out, 4 * n + 2))
+		return;
+	char *o = out->data + out->len;
+	*o++ = '"';
+	o = txt_at(o, p, n);
+	*o++ = '"';
+	out->len = (size_t)(o - out->data);
 }
 
 static void c_dec(struct dt_buf *out, struct cur *c, size_t n)
 {
-	dt__buf_put_u64(out, c_uint(c, n));
+	put_dec(out, c_uint(c, n));
 }
 
 static void c_types(struct dt_buf *out, struct cur *c)
@@ -1070,18 +1487,20 @@ static void sp(struct dt_buf *out)
 	dt__buf_putc(out, ' ');
 }
 
-/* RR_Header.String(): "name\tttl\tCLASS\tTYPE\t". */
-static void put_rr_header(struct dt_buf *out, const uint8_t *name, size_t name_len, uint32_t ttl,
-			  uint16_t class, uint16_t type)
+/* RR_Header.String() after the name: "\tttl\tCLASS\tTYPE\t". */
+static void put_rr_fields(struct dt_buf *out, uint32_t ttl, uint16_t class, uint16_t type)
 {
-	put_name(out, name, name_len, 0);
-	dt__buf_putc(out, '\t');
-	dt__buf_put_u64(out, ttl);
-	dt__buf_putc(out, '\t');
-	put_class(out, class);
-	dt__buf_putc(out, '\t');
-	put_type(out, type);
-	dt__buf_putc(out, '\t');
+	if (!dt__buf_reserve(out, 48))
+		return;
+	char *o = out->data + out->len;
+	*o++ = '\t';
+	o = dec_at(o, ttl);
+	*o++ = '\t';
+	o = class_at(o, class);
+	*o++ = '\t';
+	o = type_at(o, type);
+	*o++ = '\t';
+	out->len = (size_t)(o - out->data);
 }
 
 /* cmToM(): a LOC size or precision (mantissa and exponent nibbles, in cm) in metres. */
@@ -1094,7 +1513,7 @@ static void put_loc_size(struct dt_buf *out, uint8_t v)
 		dt__buf_lit(out, "0.");
 		dt__buf_put_u64_pad(out, m, 2);
 	} else {
-		dt__buf_put_u64(out, m);
+		put_dec(out, m);
 		for (; e > 2; e--)
 			dt__buf_putc(out, '0');
 	}
@@ -1164,7 +1583,7 @@ static void put_apl(struct dt_buf *out, struct cur *c)
 			put_ip6(out, addr);
 		}
 		dt__buf_putc(out, '/');
-		dt__buf_put_u64(out, prefix);
+		put_dec(out, prefix);
 	}
 }
 
@@ -1189,7 +1608,7 @@ static void put_svcb_key(struct dt_buf *out, uint16_t key)
 		dt__buf_puts(out, svcb_key_names[key]);
 	} else if (key != 65535) {
 		dt__buf_lit(out, "key");
-		dt__buf_put_u64(out, key);
+		put_dec(out, key);
 	}
 }
 
@@ -1238,7 +1657,7 @@ static void put_svcb_value(struct dt_buf *out, uint16_t key, const uint8_t *v, s
 		return;
 	case 3: /* port */
 		if (n == 2)
-			dt__buf_put_u64(out, get16(v));
+			put_dec(out, get16(v));
 		return;
 	case 4: /* ipv4hint */
 		for (size_t i = 0; i + 4 <= n; i += 4) {
@@ -1285,7 +1704,7 @@ static void put_edns_option(struct dt_buf *out, uint16_t code, const uint8_t *v,
 	switch (code) {
 	case 3:
 		dt__buf_lit(out, "\n; NSID: ");
-		dt__buf_put_hex(out, v, n);
+		put_hex(out, v, n);
 		dt__buf_lit(out, "  ");
 		/* Go's string(byte) makes a rune: bytes from 0x80 come out as two-byte UTF-8. */
 		for (size_t i = 0; i < n; i++) {
@@ -1319,14 +1738,14 @@ static void put_edns_option(struct dt_buf *out, uint16_t code, const uint8_t *v,
 			dt__buf_lit(out, "0.0.0.0");
 		}
 		dt__buf_putc(out, '/');
-		dt__buf_put_u64(out, v[2]);
+		put_dec(out, v[2]);
 		dt__buf_putc(out, '/');
-		dt__buf_put_u64(out, v[3]);
+		put_dec(out, v[3]);
 		return;
 	}
 	case 10:
 		dt__buf_lit(out, "\n; COOKIE: ");
-		dt__buf_put_hex(out, v, n);
+		put_hex(out, v, n);
 		return;
 	case 11:
 		dt__buf_lit(out, "\n; KEEPALIVE: use tcp keep-alive");
@@ -1335,27 +1754,27 @@ static void put_edns_option(struct dt_buf *out, uint16_t code, const uint8_t *v,
 		} else {
 			/* Go multiplies the uint16 by 100 in 16 bits. */
 			dt__buf_lit(out, ", timeout ");
-			dt__buf_put_u64(out, (uint16_t)(get16(v) * 100u));
+			put_dec(out, (uint16_t)(get16(v) * 100u));
 			dt__buf_lit(out, "ms");
 		}
 		return;
 	case 2:
 		dt__buf_lit(out, "\n; UPDATE LEASE: ");
-		dt__buf_put_u64(out, get32(v));
+		put_dec(out, get32(v));
 		sp(out);
-		dt__buf_put_u64(out, n == 8 ? get32(v + 4) : 0);
+		put_dec(out, n == 8 ? get32(v + 4) : 0);
 		return;
 	case 1:
 		dt__buf_lit(out, "\n; LONG LIVED QUERIES: ");
-		dt__buf_put_u64(out, get16(v));
+		put_dec(out, get16(v));
 		sp(out);
-		dt__buf_put_u64(out, get16(v + 2));
+		put_dec(out, get16(v + 2));
 		sp(out);
-		dt__buf_put_u64(out, get16(v + 4));
+		put_dec(out, get16(v + 4));
 		sp(out);
-		dt__buf_put_u64(out, (uint64_t)get32(v + 6) << 32 | get32(v + 10));
+		put_dec(out, (uint64_t)get32(v + 6) << 32 | get32(v + 10));
 		sp(out);
-		dt__buf_put_u64(out, get32(v + 14));
+		put_dec(out, get32(v + 14));
 		return;
 	case 5:
 	case 6:
@@ -1377,7 +1796,7 @@ static void put_edns_option(struct dt_buf *out, uint16_t code, const uint8_t *v,
 	case 15: {
 		uint16_t info = get16(v);
 		dt__buf_lit(out, "\n; EDE: ");
-		dt__buf_put_u64(out, info);
+		put_dec(out, info);
 		if (info < sizeof(ede_names) / sizeof(ede_names[0])) {
 			dt__buf_lit(out, " (");
 			dt__buf_puts(out, ede_names[info]);
@@ -1396,21 +1815,24 @@ static void put_edns_option(struct dt_buf *out, uint16_t code, const uint8_t *v,
 		return;
 	}
 	dt__buf_lit(out, "\n; LOCAL OPT: ");
-	dt__buf_put_u64(out, code);
+	put_dec(out, code);
 	dt__buf_lit(out, ":0x");
-	dt__buf_put_hex(out, v, n);
+	put_hex(out, v, n);
 }
 
 /* OPT.String(): the pseudosection text, from the record's class (UDP size), TTL (version, DO) and rdata. */
 static void put_opt(struct dt_buf *out, uint16_t udp, uint32_t ttl, const uint8_t *rd, size_t rdlen)
 {
-	dt__buf_lit(out, "\n;; OPT PSEUDOSECTION:\n; EDNS: version ");
-	dt__buf_put_u64(out, ttl >> 16 & 0xff);
-	if (ttl & 0x8000)
-		dt__buf_lit(out, "; flags: do; udp: ");
-	else
-		dt__buf_lit(out, "; flags: ; udp: ");
-	dt__buf_put_u64(out, udp);
+	if (dt__buf_reserve(out, 96)) {
+		char *o = LIT_AT(out->data + out->len, "\n;; OPT PSEUDOSECTION:\n; EDNS: version ");
+		o = dec_at(o, ttl >> 16 & 0xff);
+		if (ttl & 0x8000)
+			o = LIT_AT(o, "; flags: do; udp: ");
+		else
+			o = LIT_AT(o, "; flags: ; udp: ");
+		o = dec_at(o, udp);
+		out->len = (size_t)(o - out->data);
+	}
 	for (size_t off = 0; rdlen - off >= 4;) {
 		uint16_t code = get16(rd + off), n = get16(rd + off + 2);
 		off += 4;
@@ -1421,20 +1843,19 @@ static void put_opt(struct dt_buf *out, uint16_t udp, uint32_t ttl, const uint8_
 	}
 }
 
-/* The rdata of a record miekg has a type for, from ldns's fields joined back together (names in them are
- * uncompressed, as miekg shows them). */
+/* The rdata of a record miekg has a type for, read through the cursor. */
 static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 {
 	size_t n;
 	const uint8_t *p;
 	switch (type) {
 	case T_A:
-		if (c->len >= 4)
-			put_ip4(out, c->p);
+		if (c->len - c->off >= 4)
+			put_ip4(out, c->p + c->off);
 		return;
 	case T_AAAA:
-		if (c->len >= 16)
-			put_ip6(out, c->p);
+		if (c->len - c->off >= 16)
+			put_ip6(out, c->p + c->off);
 		return;
 	case T_NS: case T_MD: case T_MF: case T_CNAME: case T_MB: case T_MG: case T_MR: case T_PTR:
 	case T_DNAME: case T_NSAPPTR:
@@ -1609,7 +2030,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		sp(out);
 		p = c_rest(c, &n);
 		if (type == T_TLSA) {
-			dt__buf_put_hex(out, p, n);
+			put_hex(out, p, n);
 			return;
 		}
 		/* miekg splits SMIMEA's hex into 1024-character chunks (leaving an empty last chunk when the
@@ -1617,7 +2038,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		for (size_t i = 0; i < n; i += 512) {
 			if (i > 0)
 				sp(out);
-			dt__buf_put_hex(out, p + i, n - i > 512 ? 512 : n - i);
+			put_hex(out, p + i, n - i > 512 ? 512 : n - i);
 		}
 		if (n >= 512 && n % 512 == 0)
 			sp(out);
@@ -1628,7 +2049,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		size_t pklen = (size_t)c_uint(c, 2);
 		sp(out);
 		p = c_bytes(c, hitlen, &n);
-		dt__buf_put_hex(out, p, n);
+		put_hex(out, p, n);
 		sp(out);
 		p = c_bytes(c, pklen, &n);
 		put_base64(out, p, n);
@@ -1666,7 +2087,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		c_dec(out, c, 1);
 		sp(out);
 		p = c_rest(c, &n);
-		dt__buf_put_hex(out, p, n);
+		put_hex(out, p, n);
 		return;
 	case T_SVCB: case T_HTTPS:
 		put_svcb(out, c);
@@ -1702,7 +2123,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 			uint8_t b = (uint8_t)(v >> (8 * (bytes - 1 - i)));
 			if (i > 0)
 				dt__buf_putc(out, '-');
-			dt__buf_put_hex(out, &b, 1);
+			put_hex(out, &b, 1);
 		}
 		return;
 	}
@@ -1739,16 +2160,16 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		c_dec(out, c, 2);
 		sp(out);
 		n = (size_t)c_uint(c, 2);
-		dt__buf_put_u64(out, n);
+		put_dec(out, n);
 		sp(out);
 		p = c_bytes(c, n, &n);
-		dt__buf_put_hex(out, p, n);
+		put_hex(out, p, n);
 		sp(out);
 		n = (size_t)c_uint(c, 2);
-		dt__buf_put_u64(out, n);
+		put_dec(out, n);
 		sp(out);
 		p = c_bytes(c, n, &n);
-		dt__buf_put_hex(out, p, n);
+		put_hex(out, p, n);
 		return;
 	case T_TSIG:
 		sp(out);
@@ -1759,7 +2180,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		c_dec(out, c, 2);
 		sp(out);
 		n = (size_t)c_uint(c, 2);
-		dt__buf_put_u64(out, n);
+		put_dec(out, n);
 		sp(out);
 		p = c_bytes(c, n, &n);
 		put_hex_upper(out, p, n);
@@ -1769,244 +2190,55 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		}
 		sp(out);
 		n = (size_t)c_uint(c, 2);
-		dt__buf_put_u64(out, n);
+		put_dec(out, n);
 		sp(out);
 		p = c_bytes(c, n, &n);
-		dt__buf_put_hex(out, p, n);
+		put_hex(out, p, n);
 		return;
 	}
 }
 
-/* Scratch space and state for one dt__dns_msg_text() call. */
-struct printer {
-	struct dt_buf *out;
-	const uint8_t *wire;
-	size_t len;
-	struct dt_buf flat; /* a record's rdata rebuilt from ldns's fields */
-	const char *err;
-};
-
-/* The rdata at wire[off:end] in the joined-fields form put_rdata() reads, built from the wire by the type's
- * layout: fixed fields copied, names uncompressed by ldns (reading the message cut at end, as miekg does). */
-static bool flatten_wire(struct printer *pr, uint16_t type, size_t off, size_t end)
-{
-	const uint8_t *wire = pr->wire;
-	uint64_t v[16];
-	unsigned nf = 0;
-	for (const char *s = rdata_spec(type); *s != '\0' && off < end; s++) {
-		size_t n = 0;
-		uint64_t val = 0;
-		switch (*s) {
-		case '|':
-			continue;
-		case 'b':
-			val = wire[off];
-			n = 1;
-			break;
-		case 'w':
-			val = get16(wire + off);
-			n = 2;
-			break;
-		case 'l': case 'A':
-			n = 4;
-			break;
-		case '6':
-			n = 6;
-			break;
-		case 'q':
-			n = 8;
-			break;
-		case 'Q':
-			n = 16;
-			break;
-		case 's':
-			n = 1 + (size_t)wire[off];
-			break;
-		case 'x': case 'y': case 'z':
-			n = (size_t)v[*++s - '0'];
-			break;
-		case 'n':
-		case 'D':
-			do {
-				ldns_rdf *name = NULL;
-				ldns_status st = ldns_wire2dname(&name, wire, end, &off);
-				if (st != LDNS_STATUS_OK) {
-					pr->err = ldns_get_errorstr_by_id(st);
-					return false;
-				}
-				dt__buf_put(&pr->flat, ldns_rdf_data(name), ldns_rdf_size(name));
-				ldns_rdf_deep_free(name);
-			} while (*s == 'D' && off < end);
-			v[nf++] = 0;
-			continue;
-		default:
-			n = end - off;
-			break;
-		}
-		if (n > end - off)
-			n = end - off;
-		dt__buf_put(&pr->flat, wire + off, n);
-		off += n;
-		v[nf++] = val;
-	}
-	return true;
-}
-
-/* Prints one record (String() of miekg's type) starting at *off and moves *off past it. */
-static bool print_rr(struct printer *pr, size_t *off, ldns_pkt_section section)
-{
-	struct dt_buf *out = pr->out;
-	const uint8_t *wire = pr->wire;
-	size_t start = *off, pos = start, hdr;
-	/* The fixed header fields and the rdata bounds; check_msg() has vouched for them. */
-	check_name(wire, pr->len, pos, &hdr);
-	uint16_t type = get16(wire + hdr), class = get16(wire + hdr + 2);
-	uint32_t ttl = get32(wire + hdr + 4);
-	size_t rdstart = hdr + 10, rdlen = get16(wire + hdr + 8);
-	*off = rdstart + rdlen;
-
-	const char *spec = rdata_spec(type);
-	if (spec == NULL || type == T_NSAPPTR) {
-		/* Printed from the wire: RFC 3597 hex shows the bytes as sent, and ldns would read NSAP-PTR's
-		 * name as a character-string. ldns still parses the names. */
-		ldns_rdf *owner = NULL;
-		ldns_status st = ldns_wire2dname(&owner, wire, pr->len, &pos);
-		if (st != LDNS_STATUS_OK) {
-			pr->err = ldns_get_errorstr_by_id(st);
-			return false;
-		}
-		if (spec == NULL) {
-			put_name(out, ldns_rdf_data(owner), ldns_rdf_size(owner), 0);
-			dt__buf_putc(out, '\t');
-			dt__buf_put_u64(out, ttl);
-			dt__buf_lit(out, "\tCLASS");
-			dt__buf_put_u64(out, class);
-			dt__buf_lit(out, "\tTYPE");
-			dt__buf_put_u64(out, type);
-			dt__buf_lit(out, "\t\\# ");
-			dt__buf_put_u64(out, rdlen);
-			sp(out);
-			dt__buf_put_hex(out, wire + rdstart, rdlen);
-			ldns_rdf_deep_free(owner);
-			return true;
-		}
-		put_rr_header(out, ldns_rdf_data(owner), ldns_rdf_size(owner), ttl, class, type);
-		ldns_rdf_deep_free(owner);
-		if (rdlen > 0) {
-			ldns_rdf *target = NULL;
-			size_t tpos = rdstart;
-			st = ldns_wire2dname(&target, wire, rdstart + rdlen, &tpos);
-			if (st != LDNS_STATUS_OK) {
-				pr->err = ldns_get_errorstr_by_id(st);
-				return false;
-			}
-			put_name(out, ldns_rdf_data(target), ldns_rdf_size(target), 0);
-			ldns_rdf_deep_free(target);
-		}
-		return true;
-	}
-
-	ldns_rr *rr = NULL;
-	ldns_status st = ldns_wire2rr(&rr, wire, pr->len, &pos, section);
-	pr->flat.len = 0;
-	if (st == LDNS_STATUS_OK) {
-		for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-			const ldns_rdf *f = ldns_rr_rdf(rr, i);
-			dt__buf_put(&pr->flat, ldns_rdf_data(f), ldns_rdf_size(f));
-		}
-	} else {
-		/* ldns reads some length octets together with the data they count and rejects rdata that
-		 * stops right after them, which miekg accepts: rebuild those from the wire instead. */
-		ldns_rdf *name = NULL;
-		pos = start;
-		st = ldns_wire2dname(&name, wire, pr->len, &pos);
-		if (st != LDNS_STATUS_OK) {
-			pr->err = ldns_get_errorstr_by_id(st);
-			return false;
-		}
-		rr = ldns_rr_new();
-		if (rr == NULL) {
-			ldns_rdf_deep_free(name);
-			pr->err = E_NOMEM;
-			return false;
-		}
-		ldns_rr_set_owner(rr, name);
-		if (!flatten_wire(pr, type, rdstart, rdstart + rdlen)) {
-			ldns_rr_free(rr);
-			return false;
-		}
-		ldns_rr_set_type(rr, type);
-		ldns_rr_set_class(rr, class);
-		ldns_rr_set_ttl(rr, ttl);
-	}
-	if (pr->flat.failed) {
-		ldns_rr_free(rr);
-		pr->err = E_NOMEM;
-		return false;
-	}
-	/* The scratch buffer stays unallocated until some rdata is seen; point at something all the same. */
-	static const uint8_t nothing[1];
-	struct cur c = { pr->flat.data ? (const uint8_t *)pr->flat.data : nothing, pr->flat.len, 0 };
-	const ldns_rdf *owner = ldns_rr_owner(rr);
-	uint16_t rtype = (uint16_t)ldns_rr_get_type(rr);
-	uint16_t rclass = (uint16_t)ldns_rr_get_class(rr);
-	uint32_t rttl = ldns_rr_ttl(rr);
-	switch (rtype) {
-	case T_OPT:
-		put_opt(out, rclass, rttl, c.p, c.len);
-		break;
-	case T_TSIG:
-		dt__buf_lit(out, "\n;; TSIG PSEUDOSECTION:\n; ");
-		put_rr_header(out, ldns_rdf_data(owner), ldns_rdf_size(owner), rttl, rclass, rtype);
-		put_rdata(out, rtype, &c);
-		break;
-	case T_NULL:
-	case T_TKEY:
-		dt__buf_putc(out, ';');
-		put_rr_header(out, ldns_rdf_data(owner), ldns_rdf_size(owner), rttl, rclass, rtype);
-		put_rdata(out, rtype, &c);
-		break;
-	default:
-		put_rr_header(out, ldns_rdf_data(owner), ldns_rdf_size(owner), rttl, rclass, rtype);
-		put_rdata(out, rtype, &c);
-		break;
-	}
-	ldns_rr_free(rr);
-	return true;
-}
-
 static void put_header(struct dt_buf *out, const uint8_t *wire, const struct shape *sh, unsigned rcode)
 {
-	unsigned opcode = wire[2] >> 3 & 15;
-	dt__buf_lit(out, ";; opcode: ");
-	if (opcode < 6 && opcode_names[opcode] != NULL)
-		dt__buf_puts(out, opcode_names[opcode]);
-	dt__buf_lit(out, ", status: ");
-	if (rcode < 24 && rcode_names[rcode] != NULL)
-		dt__buf_puts(out, rcode_names[rcode]);
-	dt__buf_lit(out, ", id: ");
-	dt__buf_put_u64(out, get16(wire));
-	dt__buf_lit(out, "\n;; flags:");
-	static const struct {
-		uint16_t bit;
-		char name[4];
-	} flags[] = {
-		{ 0x8000, " qr" }, { 0x0400, " aa" }, { 0x0200, " tc" }, { 0x0100, " rd" },
-		{ 0x0080, " ra" }, { 0x0040, " z" }, { 0x0020, " ad" }, { 0x0010, " cd" },
+	/* The flags by groups of four: qr aa tc rd (bits 15, 10, 9, 8) and ra z ad cd (bits 7 to 4). */
+	struct flags {
+		char s[15];
+		uint8_t n;
 	};
-	uint16_t bits = get16(wire + 2);
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (bits & flags[i].bit)
-			dt__buf_puts(out, flags[i].name);
-	dt__buf_lit(out, "; QUERY: ");
-	dt__buf_put_u64(out, sh->count[0]);
-	dt__buf_lit(out, ", ANSWER: ");
-	dt__buf_put_u64(out, sh->count[1]);
-	dt__buf_lit(out, ", AUTHORITY: ");
-	dt__buf_put_u64(out, sh->count[2]);
-	dt__buf_lit(out, ", ADDITIONAL: ");
-	dt__buf_put_u64(out, sh->count[3]);
-	dt__buf_putc(out, '\n');
+#define F(x) { x, sizeof(x) - 1 }
+	static const struct flags hi[16] = {
+		F(""), F(" rd"), F(" tc"), F(" tc rd"), F(" aa"), F(" aa rd"), F(" aa tc"), F(" aa tc rd"),
+		F(" qr"), F(" qr rd"), F(" qr tc"), F(" qr tc rd"), F(" qr aa"), F(" qr aa rd"), F(" qr aa tc"),
+		F(" qr aa tc rd"),
+	};
+	static const struct flags lo[16] = {
+		F(""), F(" cd"), F(" ad"), F(" ad cd"), F(" z"), F(" z cd"), F(" z ad"), F(" z ad cd"), F(" ra"),
+		F(" ra cd"), F(" ra ad"), F(" ra ad cd"), F(" ra z"), F(" ra z cd"), F(" ra z ad"), F(" ra z ad cd"),
+	};
+#undef F
+	if (!dt__buf_reserve(out, 256))
+		return;
+	char *o = LIT_AT(out->data + out->len, ";; opcode: ");
+	unsigned opcode = wire[2] >> 3 & 15;
+	if (opcode < 6)
+		o = tname_at(o, &opcode_names[opcode]);
+	o = LIT_AT(o, ", status: ");
+	if (rcode < 24)
+		o = tname_at(o, &rcode_names[rcode]);
+	o = dec_at(LIT_AT(o, ", id: "), get16(wire));
+	o = LIT_AT(o, "\n;; flags:");
+	const struct flags *f = &hi[(wire[2] >> 4 & 8) | (wire[2] & 7)];
+	memcpy(o, f->s, sizeof(f->s));
+	o += f->n;
+	f = &lo[wire[3] >> 4];
+	memcpy(o, f->s, sizeof(f->s));
+	o += f->n;
+	o = dec_at(LIT_AT(o, "; QUERY: "), sh->count[0]);
+	o = dec_at(LIT_AT(o, ", ANSWER: "), sh->count[1]);
+	o = dec_at(LIT_AT(o, ", AUTHORITY: "), sh->count[2]);
+	o = dec_at(LIT_AT(o, ", ADDITIONAL: "), sh->count[3]);
+	*o++ = '\n';
+	out->len = (size_t)(o - out->data);
 }
 
 /* Reads the question at *off with miekg's tolerance of a message ending inside it. */
@@ -2027,99 +2259,238 @@ static void question_fields(const uint8_t *wire, size_t len, size_t *off, uint16
 	*off = p;
 }
 
-static bool print_msg(struct printer *pr, const struct shape *sh)
+/*
+ * The printing pass: the sections of a message, checked as check_msg() checks them and printed as they are
+ * checked, so that each name is walked once. The header and the OPT pseudosection, which come first but
+ * depend on the records found, are printed after them and moved to the front.
+ */
+struct printer {
+	struct dt_buf *out;
+	const uint8_t *wire;
+	size_t len;
+	struct shape sh;
+	bool titled[4]; /* the section's title is out */
+	struct names nc;
+};
+
+static void put_title(struct dt_buf *out, int s)
+{
+	static const struct {
+		char s[26];
+		uint8_t n;
+	} titles[4] = {
+#define T(x) { x, sizeof(x) - 1 }
+		T("\n;; QUESTION SECTION:\n"), T("\n;; ANSWER SECTION:\n"), T("\n;; AUTHORITY SECTION:\n"),
+		T("\n;; ADDITIONAL SECTION:\n"),
+#undef T
+	};
+	if (dt__buf_reserve(out, sizeof(titles[s].s))) {
+		memcpy(out->data + out->len, titles[s].s, sizeof(titles[s].s));
+		out->len += titles[s].n;
+	}
+}
+
+/* Drops the output from cut on, where a name printed from name_at on is. */
+static void cut_output(struct printer *pr, size_t cut, size_t name_at)
+{
+	/* A lone "." (the root) is never kept in nc. */
+	if (pr->out->len - name_at > 1)
+		names_forget(&pr->nc, cut);
+	pr->out->len = cut;
+}
+
+/* Inserts the n bytes s into the output at at. */
+static void insert_output(struct printer *pr, size_t at, const char *s, size_t n)
+{
+	struct dt_buf *out = pr->out;
+	if (!dt__buf_reserve(out, n))
+		return;
+	memmove(out->data + at + n, out->data + at, out->len - at);
+	memcpy(out->data + at, s, n);
+	out->len += n;
+	names_moved(&pr->nc, at, n);
+}
+
+/* The record at *off in section s (1 to 3): check_rr()'s checks, then String() of miekg's type for it. */
+static const char *print_rr(struct printer *pr, int s, size_t *off)
+{
+	struct dt_buf *out = pr->out;
+	const uint8_t *wire = pr->wire;
+	size_t len = pr->len, start = *off, p;
+	/* The additional section's title shows unless its only record is the OPT shown as the pseudosection:
+	 * it goes out before each record until one that is not an OPT keeps it. */
+	size_t title_at = out->len;
+	bool title_new = false, opt_root = false;
+	const char *err;
+	if (s == 3 && len - start >= 3 && wire[start] == 0 && get16(wire + start + 1) == T_OPT) {
+		/* An OPT record as usual, owned by the root: the pseudosection, unless it is not the last. */
+		opt_root = true;
+		p = start + 1;
+	} else if (!pr->titled[s]) {
+		title_new = true;
+		put_title(out, s);
+	}
+	size_t name_at = out->len;
+	if (!opt_root) {
+		err = check_put_name(out, wire, len, start, &pr->nc, &p);
+		if (err != NULL)
+			return err;
+	}
+	if (len - p < 4)
+		return E_U16;
+	if (len - p < 8)
+		return E_U32;
+	if (len - p < 10)
+		return E_U16;
+	uint16_t type = get16(wire + p), class = get16(wire + p + 2);
+	uint32_t ttl = get32(wire + p + 4);
+	size_t rdlen = get16(wire + p + 8), rdstart = p + 10, rdend = rdstart + rdlen;
+	if (rdlen > len - rdstart)
+		return E_HDRSIZE;
+	const char *spec = rdata_spec(type);
+	err = check_rr_rdata(type, spec, wire, rdstart, rdlen);
+	if (err != NULL)
+		return err;
+	*off = rdend;
+	pr->sh.count[s]++;
+
+	if (type == T_OPT) {
+		if (s == 3) {
+			/* Shown as the pseudosection (the last one), not here. */
+			pr->sh.opt = start;
+			cut_output(pr, title_new ? title_at : name_at, name_at);
+			return NULL;
+		}
+		/* OPT.String() shows no owner. */
+		cut_output(pr, name_at, name_at);
+		pr->titled[s] = true;
+		put_opt(out, class, ttl, wire + rdstart, rdlen);
+		dt__buf_putc(out, '\n');
+		return NULL;
+	}
+	pr->titled[s] = true;
+
+	if (spec == NULL) {
+		/* RFC 3597: the rdata as sent, compression pointers and all. */
+		if (dt__buf_reserve(out, 64)) {
+			char *o = out->data + out->len;
+			*o++ = '\t';
+			o = dec_at(o, ttl);
+			o = dec_at(LIT_AT(o, "\tCLASS"), class);
+			o = dec_at(LIT_AT(o, "\tTYPE"), type);
+			o = dec_at(LIT_AT(o, "\t\\# "), rdlen);
+			*o++ = ' ';
+			out->len = (size_t)(o - out->data);
+		}
+		put_hex(out, wire + rdstart, rdlen);
+		dt__buf_putc(out, '\n');
+		return NULL;
+	}
+	switch (type) {
+	case T_TSIG:
+		insert_output(pr, name_at, "\n;; TSIG PSEUDOSECTION:\n; ", 26);
+		break;
+	case T_NULL:
+	case T_TKEY:
+		insert_output(pr, name_at, ";", 1);
+		break;
+	}
+	put_rr_fields(out, ttl, class, type);
+	/* miekg reads the rdata from the message cut at its end: so does the cursor, names included. */
+	struct cur c = { wire, rdend, rdstart, &pr->nc };
+	put_rdata(out, type, &c);
+	dt__buf_putc(out, '\n');
+	return NULL;
+}
+
+/* The question and record sections, checked and printed; fills pr->sh. */
+static const char *print_sections(struct printer *pr)
 {
 	struct dt_buf *out = pr->out;
 	const uint8_t *wire = pr->wire;
 	size_t len = pr->len;
-	unsigned rcode = wire[3] & 15;
-	ldns_rr *opt = NULL;
-
-	if (sh->opt != 0) {
-		size_t pos = sh->opt;
-		ldns_status st = ldns_wire2rr(&opt, wire, len, &pos, LDNS_SECTION_ADDITIONAL);
-		if (st != LDNS_STATUS_OK) {
-			pr->err = ldns_get_errorstr_by_id(st);
-			return false;
-		}
-		rcode |= (ldns_rr_ttl(opt) >> 24) << 4;
-	}
-	put_header(out, wire, sh, rcode);
-	if (opt != NULL) {
-		const ldns_rdf *rd = ldns_rr_rd_count(opt) > 0 ? ldns_rr_rdf(opt, 0) : NULL;
-		put_opt(out, (uint16_t)ldns_rr_get_class(opt), ldns_rr_ttl(opt), rd ? ldns_rdf_data(rd) : NULL,
-			rd ? ldns_rdf_size(rd) : 0);
-		dt__buf_putc(out, '\n');
-		ldns_rr_free(opt);
-	}
-
+	if (len < 12)
+		return E_U16;
+	/* A message that is only a header has no sections, whatever its counts. */
+	if (len == 12)
+		return NULL;
 	size_t off = 12;
-	if (sh->count[0] > 0)
-		dt__buf_lit(out, "\n;; QUESTION SECTION:\n");
-	for (unsigned i = 0; i < sh->count[0]; i++) {
-		ldns_rdf *name = NULL;
-		ldns_status st = ldns_wire2dname(&name, wire, len, &off);
-		if (st != LDNS_STATUS_OK) {
-			pr->err = ldns_get_errorstr_by_id(st);
-			return false;
-		}
+	unsigned qd = get16(wire + 4);
+	if (qd > 0)
+		put_title(out, 0);
+	for (unsigned i = 0; i < qd; i++) {
+		dt__buf_putc(out, ';');
+		const char *err = check_put_name(out, wire, len, off, &pr->nc, &off);
+		if (err != NULL)
+			return err;
+		/* check_question()'s tolerance of a message ending inside the question. */
+		if (off < len && len - off < 2)
+			return E_U16;
 		uint16_t qtype, qclass;
 		question_fields(wire, len, &off, &qtype, &qclass);
-		dt__buf_putc(out, ';');
-		put_name(out, ldns_rdf_data(name), ldns_rdf_size(name), 0);
-		ldns_rdf_deep_free(name);
-		dt__buf_putc(out, '\t');
-		put_class(out, qclass);
-		dt__buf_lit(out, "\t ");
-		put_type(out, qtype);
-		dt__buf_putc(out, '\n');
+		if (dt__buf_reserve(out, 32)) {
+			char *o = out->data + out->len;
+			*o++ = '\t';
+			o = class_at(o, qclass);
+			o = type_at(LIT_AT(o, "\t "), qtype);
+			*o++ = '\n';
+			out->len = (size_t)(o - out->data);
+		}
+		pr->sh.count[0]++;
 	}
-
-	static const char *const titles[4] = {
-		NULL, "\n;; ANSWER SECTION:\n", "\n;; AUTHORITY SECTION:\n", "\n;; ADDITIONAL SECTION:\n",
-	};
-	static const ldns_pkt_section sections[4] = {
-		LDNS_SECTION_QUESTION, LDNS_SECTION_ANSWER, LDNS_SECTION_AUTHORITY, LDNS_SECTION_ADDITIONAL,
-	};
 	for (int s = 1; s <= 3; s++) {
-		unsigned n = sh->count[s];
-		/* The additional section shows unless its only record is the OPT already shown. */
-		if (n > 0 && (s < 3 || sh->opt == 0 || n > 1))
-			dt__buf_puts(out, titles[s]);
-		for (unsigned i = 0; i < n; i++) {
-			size_t start = off, hdr;
-			if (s == 3) {
-				check_name(wire, len, off, &hdr);
-				if (get16(wire + hdr) == T_OPT) {
-					off = hdr + 10 + get16(wire + hdr + 8);
-					continue;
-				}
-			}
-			off = start;
-			if (!print_rr(pr, &off, sections[s]))
-				return false;
-			dt__buf_putc(out, '\n');
+		unsigned n = get16(wire + 4 + 2 * s);
+		/* A message ending on a record boundary ends every section, whatever the header counts say. */
+		for (unsigned i = 0; i < n && off < len; i++) {
+			const char *err = print_rr(pr, s, &off);
+			if (err != NULL)
+				return err;
 		}
 	}
-	return true;
+	/* Additional records that were all OPT: the title shows, with nothing under it, unless there was
+	 * only the one. */
+	if (!pr->titled[3] && pr->sh.count[3] > 1)
+		put_title(out, 3);
+	return NULL;
 }
 
 int dt__dns_msg_text(struct dt_buf *out, const uint8_t *wire, size_t len, const char **err)
 {
-	struct shape sh;
-	const char *e = check_msg(wire, len, &sh);
+	size_t mark = out->len;
+	struct printer pr;
+	pr.out = out;
+	pr.wire = wire;
+	pr.len = len;
+	memset(&pr.sh, 0, sizeof(pr.sh));
+	memset(pr.titled, 0, sizeof(pr.titled));
+	memset(pr.nc.key, 0, sizeof(pr.nc.key));
+	const char *e = print_sections(&pr);
 	if (e != NULL) {
+		out->len = mark;
 		*err = e;
 		return -1;
 	}
-	size_t mark = out->len;
-	struct printer pr = { .out = out, .wire = wire, .len = len };
-	bool ok = print_msg(&pr, &sh);
-	dt__buf_free(&pr.flat);
-	if (!ok) {
-		out->len = mark;
-		*err = pr.err;
-		return -1;
+
+	/* The header and the OPT pseudosection, printed after the sections... */
+	size_t mid = out->len;
+	unsigned rcode = wire[3] & 15;
+	size_t opt = 0;
+	if (pr.sh.opt != 0) {
+		size_t next;
+		check_name(wire, len, pr.sh.opt, &next);
+		opt = next;
+		rcode |= (get32(wire + opt + 4) >> 24) << 4;
+	}
+	put_header(out, wire, &pr.sh, rcode);
+	if (opt != 0) {
+		put_opt(out, get16(wire + opt + 2), get32(wire + opt + 4), wire + opt + 10, get16(wire + opt + 8));
+		dt__buf_putc(out, '\n');
+	}
+	/* ...and moved in front of them: the sections are copied after the header and both moved back. */
+	size_t body = mid - mark, head = out->len - mid;
+	if (body > 0 && dt__buf_reserve(out, body)) {
+		memcpy(out->data + out->len, out->data + mark, body);
+		memmove(out->data + mark, out->data + mid, head + body);
 	}
 	return 0;
 }
@@ -2129,11 +2500,11 @@ int dt__dns_question_text(struct dt_buf *out, const uint8_t *wire, size_t len)
 	struct shape sh;
 	if (check_msg(wire, len, &sh) != NULL || sh.count[0] == 0)
 		return -1;
-	size_t off;
 	uint16_t qtype, qclass;
+	struct names nc;
+	memset(nc.key, 0, sizeof(nc.key));
 	dt__buf_putc(out, '"');
-	check_name(wire, len, 12, &off);
-	put_name(out, wire, len, 12);
+	size_t off = put_name(out, wire, len, 12, &nc);
 	question_fields(wire, len, &off, &qtype, &qclass);
 	dt__buf_lit(out, "\" ");
 	put_class(out, qclass);
@@ -2144,12 +2515,14 @@ int dt__dns_question_text(struct dt_buf *out, const uint8_t *wire, size_t len)
 
 int dt__dns_name_text(struct dt_buf *out, const uint8_t *wire, size_t len, const char **err)
 {
-	size_t next;
-	const char *e = check_name(wire, len, 0, &next);
+	size_t mark = out->len, next;
+	struct names nc;
+	memset(nc.key, 0, sizeof(nc.key));
+	const char *e = check_put_name(out, wire, len, 0, &nc, &next);
 	if (e != NULL) {
+		out->len = mark;
 		*err = e;
 		return -1;
 	}
-	put_name(out, wire, len, 0);
 	return 0;
 }

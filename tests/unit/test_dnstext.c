@@ -895,6 +895,113 @@ static const struct msg_case msg_cases[] = {
 		"dns: overflow unpacking uint16",
 		NULL,
 	},
+	/* Names printed straight from the wire: a pointer into the header reads labels from the id and flags,
+	 * a name ending in a pointer to one printed already is copied but still counted against the 255-octet
+	 * limit, and names keep their text when a record's owner gets a prefix (NULL, TSIG) or is dropped
+	 * (OPT). */
+	{
+		"pointer_to_header",
+		"016100000001000100000000c00000010001c000000100010000012c0004c0000201",
+		TEXT(";; opcode: QUERY, status: NOERROR, id: 353\n"
+		";; flags:; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
+		"\n"
+		";; QUESTION SECTION:\n"
+		";a.\tIN\t A\n"
+		"\n"
+		";; ANSWER SECTION:\n"
+		"a.\t300\tIN\tA\t192.0.2.1\n"),
+		NULL,
+		"\"a.\" IN A",
+	},
+	{
+		"rdata_pointer_to_header",
+		"016100000001000100000000076578616d706c6503636f6d0000010001c00c000600010000012c002d036e7331076578"
+		"616d706c6503636f6d000561646d696ec0000000000100000002000000030000000400000005",
+		TEXT(";; opcode: QUERY, status: NOERROR, id: 353\n"
+		";; flags:; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
+		"\n"
+		";; QUESTION SECTION:\n"
+		";example.com.\tIN\t A\n"
+		"\n"
+		";; ANSWER SECTION:\n"
+		"example.com.\t300\tIN\tSOA\tns1.example.com. admin.a. 1 2 3 4 5\n"),
+		NULL,
+		"\"example.com.\" IN A",
+	},
+	{
+		"cached_suffix_at_limit",
+		"123481800001000100000000076578616d706c6503636f6d00000100013f787878787878787878787878787878787878"
+		"7878787878787878787878787878787878787878787878787878787878787878787878787878787878787878783f7878"
+		"787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+		"787878787878787878787878783f78787878787878787878787878787878787878787878787878787878787878787878"
+		"787878787878787878787878787878787878787878787878787878787831787878787878787878787878787878787878"
+		"78787878787878787878787878787878787878787878787878787878787878c00c000100010000012c0004c0000201",
+		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
+		";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
+		"\n"
+		";; QUESTION SECTION:\n"
+		";example.com.\tIN\t A\n"
+		"\n"
+		";; ANSWER SECTION:\n"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx."
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.example.com.\t300\tIN\tA\t192.0.2.1\n"),
+		NULL,
+		"\"example.com.\" IN A",
+	},
+	{
+		"cached_suffix_too_long",
+		"123481800001000100000000076578616d706c6503636f6d00000100013f787878787878787878787878787878787878"
+		"7878787878787878787878787878787878787878787878787878787878787878787878787878787878787878783f7878"
+		"787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+		"787878787878787878787878783f78787878787878787878787878787878787878787878787878787878787878787878"
+		"787878787878787878787878787878787878787878787878787878787832787878787878787878787878787878787878"
+		"7878787878787878787878787878787878787878787878787878787878787878c00c000100010000012c0004c0000201",
+		NO_TEXT,
+		"dns: domain name exceeded 255 wire-format octets",
+		NULL,
+	},
+	{
+		"owner_moved_by_prefix",
+		"123481800001000300000001076578616d706c6503636f6d0000010001016e076578616d706c6500000a00010000012c"
+		"0003726177c01d000100010000012c0004c00002010174076578616d706c650000fa00ff00000000001f0b686d61632d"
+		"73686132353600000065000000012c0002abcd123400000000c045000100010000012c0004c0000201",
+		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
+		";; flags: qr rd ra; QUERY: 1, ANSWER: 3, AUTHORITY: 0, ADDITIONAL: 1\n"
+		"\n"
+		";; QUESTION SECTION:\n"
+		";example.com.\tIN\t A\n"
+		"\n"
+		";; ANSWER SECTION:\n"
+		";n.example.\t300\tIN\tNULL\traw\n"
+		"n.example.\t300\tIN\tA\t192.0.2.1\n"
+		"\n"
+		";; TSIG PSEUDOSECTION:\n"
+		"; t.example.\t0\tCLASS255\tTSIG\t hmac-sha256. 20230912060656 300 2 ABCD 4660 0 0 \n"
+		"\n"
+		";; ADDITIONAL SECTION:\n"
+		"t.example.\t300\tIN\tA\t192.0.2.1\n"),
+		NULL,
+		"\"example.com.\" IN A",
+	},
+	{
+		"owner_of_dropped_opt",
+		"123481800001000000000003076578616d706c6503636f6d0000010001016f076578616d706c6500002904d000000000"
+		"0000c01d000100010000012c0004c00002010000291000000080000000",
+		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
+		";; flags: qr rd ra; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 3\n"
+		"\n"
+		";; OPT PSEUDOSECTION:\n"
+		"; EDNS: version 0; flags: do; udp: 4096\n"
+		"\n"
+		";; QUESTION SECTION:\n"
+		";example.com.\tIN\t A\n"
+		"\n"
+		";; ADDITIONAL SECTION:\n"
+		"o.example.\t300\tIN\tA\t192.0.2.1\n"),
+		NULL,
+		"\"example.com.\" IN A",
+	},
 };
 
 static const struct name_case name_cases[] = {
