@@ -1,5 +1,6 @@
 /* DNS wire messages as text, exactly as the Go dnstap tool prints them (miekg/dns 1.1.50's Msg.String()
- * and name presentation). Parsing is ldns's; the printing is ours, to match byte for byte.
+ * and name presentation). One pass over the wire checks what miekg accepts and prints it, with no
+ * allocation: that is both exact (ldns accepts and rejects other messages than miekg) and fast.
  * Internal to libdnstap (not installed). */
 #ifndef DT_DNSTEXT_H
 #define DT_DNSTEXT_H
