@@ -44,6 +44,15 @@ static inline void dt__buf_puts(struct dt_buf *b, const char *s)
 /* Appends a string literal without a strlen() call. */
 #define dt__buf_lit(b, s) dt__buf_put((b), (s), sizeof(s) - 1)
 
+/* "00" "01" ... "99": two digits at a time for hand-written number formatting. */
+extern const char dt__digit_pairs[201];
+
+static inline char *dt__put2(char *o, unsigned v)
+{
+	memcpy(o, dt__digit_pairs + 2 * v, 2);
+	return o + 2;
+}
+
 /* Decimal, no padding. */
 void dt__buf_put_u64(struct dt_buf *b, uint64_t v);
 void dt__buf_put_i64(struct dt_buf *b, int64_t v);

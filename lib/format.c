@@ -40,11 +40,23 @@ void dt__put_enum(struct dt_buf *b, const char *name, int value)
 
 static void put_ipv4(struct dt_buf *b, const uint8_t *p)
 {
+	if (!dt__buf_reserve(b, 15))
+		return;
+	char *o = b->data + b->len;
 	for (int i = 0; i < 4; i++) {
+		unsigned v = p[i];
 		if (i)
-			dt__buf_putc(b, '.');
-		dt__buf_put_u64(b, p[i]);
+			*o++ = '.';
+		if (v >= 100) {
+			*o++ = (char)('0' + v / 100);
+			o = dt__put2(o, v % 100);
+		} else if (v >= 10) {
+			o = dt__put2(o, v);
+		} else {
+			*o++ = (char)('0' + v);
+		}
 	}
+	b->len = (size_t)(o - b->data);
 }
 
 static void put_hex16(struct dt_buf *b, unsigned v)
@@ -350,11 +362,13 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = yy + (*m <= 2);
 }
 
-static void put_hms(struct dt_buf *b, unsigned h, unsigned mi, unsigned s)
+static char *put_hms(char *o, unsigned h, unsigned mi, unsigned s)
 {
-	char t[8] = {(char)('0' + h / 10), (char)('0' + h % 10), ':', (char)('0' + mi / 10), (char)('0' + mi % 10),
-		     ':', (char)('0' + s / 10), (char)('0' + s % 10)};
-	dt__buf_put(b, t, 8);
+	o = dt__put2(o, h);
+	*o++ = ':';
+	o = dt__put2(o, mi);
+	*o++ = ':';
+	return dt__put2(o, s);
 }
 
 void dt__put_utc_time(struct dt_buf *b, uint64_t usec, uint64_t nsec, char sep)
@@ -370,44 +384,51 @@ void dt__put_utc_time(struct dt_buf *b, uint64_t usec, uint64_t nsec, char sep)
 	int64_t y;
 	unsigned mo, d;
 	civil_from_days(days, &y, &mo, &d);
-	if (y < 0) {
-		dt__buf_putc(b, '-');
-		dt__buf_put_u64_pad(b, (uint64_t)-y, 4);
-	} else {
-		dt__buf_put_u64_pad(b, (uint64_t)y, 4);
+	if (y < 0 || y > 9999) {
+		/* Go's layout: at least four digits, a minus sign before negative years */
+		if (y < 0)
+			dt__buf_putc(b, '-');
+		dt__buf_put_u64_pad(b, (uint64_t)(y < 0 ? -y : y), 4);
 	}
-	dt__buf_putc(b, '-');
-	dt__buf_put_u64_pad(b, mo, 2);
-	dt__buf_putc(b, '-');
-	dt__buf_put_u64_pad(b, d, 2);
-	dt__buf_putc(b, sep);
-	put_hms(b, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+	char t[32], *o = t;
+	if (y >= 0 && y <= 9999) {
+		o = dt__put2(o, (unsigned)(y / 100));
+		o = dt__put2(o, (unsigned)(y % 100));
+	}
+	*o++ = '-';
+	o = dt__put2(o, mo);
+	*o++ = '-';
+	o = dt__put2(o, d);
+	*o++ = sep;
+	o = put_hms(o, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
 	if (nsec != 0) {
-		char frac[10];
-		frac[0] = '.';
-		int digits = 9;
+		/* nine digits, trailing zeros dropped */
 		uint32_t v = (uint32_t)nsec;
-		for (int i = 9; i >= 1; i--) {
-			frac[i] = (char)('0' + v % 10);
-			v /= 10;
-		}
-		while (frac[digits] == '0')
-			digits--;
-		dt__buf_put(b, frac, (size_t)digits + 1);
+		*o++ = '.';
+		o = dt__put2(o, v / 10000000);
+		o = dt__put2(o, v / 100000 % 100);
+		o = dt__put2(o, v / 1000 % 100);
+		o = dt__put2(o, v / 10 % 100);
+		*o++ = (char)('0' + v % 10);
+		while (o[-1] == '0')
+			o--;
 	}
+	dt__buf_put(b, t, (size_t)(o - t));
 }
 
 void dt__put_local_hms(struct dt_buf *b, uint64_t usec)
 {
 	time_t t = (time_t)(int64_t)usec;
 	struct tm tm;
+	char hms[8];
 	if (localtime_r(&t, &tm) != NULL) {
-		put_hms(b, (unsigned)tm.tm_hour, (unsigned)tm.tm_min, (unsigned)tm.tm_sec);
+		put_hms(hms, (unsigned)tm.tm_hour, (unsigned)tm.tm_min, (unsigned)tm.tm_sec);
 	} else {
 		/* beyond what the C library can represent: fall back to UTC */
 		int64_t rem = (int64_t)usec % 86400;
 		if (rem < 0)
 			rem += 86400;
-		put_hms(b, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+		put_hms(hms, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
 	}
+	dt__buf_put(b, hms, sizeof(hms));
 }

@@ -5,15 +5,23 @@
 #include "dnstext.h"
 #include "format.h"
 
-static void put_key(struct dt_buf *out, bool *first, const char *key)
+static void put_key_n(struct dt_buf *out, bool *first, const char *key, size_t len)
 {
+	if (!dt__buf_reserve(out, len + 4))
+		return;
+	char *o = out->data + out->len;
 	if (!*first)
-		dt__buf_putc(out, ',');
+		*o++ = ',';
 	*first = false;
-	dt__buf_putc(out, '"');
-	dt__buf_puts(out, key);
-	dt__buf_lit(out, "\":");
+	*o++ = '"';
+	memcpy(o, key, len);
+	o += len;
+	*o++ = '"';
+	*o++ = ':';
+	out->len = (size_t)(o - out->data);
 }
+/* keys are literals: their length is known at compile time */
+#define put_key(out, first, key) put_key_n((out), (first), (key), sizeof(key) - 1)
 
 static void put_enum_string(struct dt_buf *out, const char *name, int value)
 {
@@ -24,7 +32,7 @@ static void put_enum_string(struct dt_buf *out, const char *name, int value)
 
 static void put_time(struct dt_buf *out, bool *first, const char *key, uint64_t sec, uint32_t nsec)
 {
-	put_key(out, first, key);
+	put_key_n(out, first, key, strlen(key));
 	dt__buf_putc(out, '"');
 	dt__put_utc_time(out, sec, nsec, 'T');
 	dt__buf_lit(out, "Z\"");
@@ -32,7 +40,7 @@ static void put_time(struct dt_buf *out, bool *first, const char *key, uint64_t 
 
 static void put_address(struct dt_buf *out, bool *first, const char *key, struct dt_bytes ip)
 {
-	put_key(out, first, key);
+	put_key_n(out, first, key, strlen(key));
 	dt__buf_putc(out, '"');
 	if (ip.len != 0) /* Go marshals an empty net.IP as "" */
 		dt__put_ip(out, ip);
@@ -42,7 +50,7 @@ static void put_address(struct dt_buf *out, bool *first, const char *key, struct
 /* A DNS message as a JSON string: the dig-like text, or "parse failed: ERR". */
 static void put_dns(struct dt_buf *out, bool *first, const char *key, struct dt_bytes wire)
 {
-	put_key(out, first, key);
+	put_key_n(out, first, key, strlen(key));
 	dt__buf_putc(out, '"');
 	size_t from = out->len;
 	const char *err = NULL;
