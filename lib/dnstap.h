@@ -141,10 +141,14 @@ struct dt_decoder;
 struct dt_decoder *dt_decoder_new(void);
 void dt_decoder_free(struct dt_decoder *d);
 
-/* Decodes one payload. On DT_OK, *msg points to a view owned by the decoder; it and the byte strings in
- * it stay valid until the next dt_decode() with the same decoder or dt_decoder_free(). Returns
- * DT_ERR_DECODE for bytes that are not a dnstap.Dnstap (a required field missing included). A MESSAGE
- * without its message field decodes fine (has_message false): the formats decide what to say. */
+/* Decodes one payload, copying no byte string. On DT_OK, *msg points to a view owned by the decoder,
+ * valid until the next dt_decode() with the same decoder or dt_decoder_free(). The byte strings in it
+ * point into the payload: they need both the payload (unchanged) and the view, so the caller must keep
+ * the payload as long as it uses the view. policy_type is the exception, a NUL-terminated copy held by
+ * the decoder. Returns DT_ERR_DECODE for bytes that are not a dnstap.Dnstap (a required field missing
+ * included): exactly the payloads protobuf-c's generated unpack rejects. DT_ERR_NOMEM if the decoder
+ * could not grow its policy_type buffer. A MESSAGE without its message field decodes fine (has_message
+ * false): the formats decide what to say. */
 dt_res dt_decode(struct dt_decoder *d, const uint8_t *payload, size_t len, const struct dt_message **msg);
 
 /* Serializes m into a payload. The encoded size is at most dt_encoded_size(m); out must have room for
@@ -182,7 +186,8 @@ struct dt_reader *dt_reader_open(const char *path, size_t max_frame_size, dt_res
  * last frame is cut short; DT_ERR_CONTROL; DT_ERR_IO). */
 dt_res dt_reader_next(struct dt_reader *r, const uint8_t **data, size_t *len);
 
-/* Number of data frames met so far, the current one included (skipped oversize frames count). */
+/* Number of data frames met so far, the current one included (skipped oversize frames count; a last frame
+ * cut short by the end of the input does not, whatever its size). */
 uint64_t dt_reader_frame_count(const struct dt_reader *r);
 
 /* True if the START frame carried no content type (read as dnstap anyway, as the Go tool does). */
@@ -234,6 +239,252 @@ dt_res dt_output_reopen(struct dt_output *o);
 
 /* Flushes, finishes the file (STOP for Frame Streams) and frees o. Returns the first error met. */
 dt_res dt_output_close(struct dt_output *o);
+
+/* ==== Listening on sockets ==== */
+
+/* A listener receives dnstap from DNS servers on unix and TCP sockets, inside the caller's libevent 2.1
+ * event loop: any number of listening sockets, any number of concurrent senders. Each connection goes
+ * through the Frame Streams handshake (READY -> ACCEPT carrying protobuf:dnstap.Dnstap -> START, or a
+ * bare START from a unidirectional sender); then the payload of every data frame is handed, whole, to
+ * the caller's payload callback, in the order the sender sent it; a STOP is answered with FINISH at once
+ * and the connection is closed. A sender that misbehaves (silent past the handshake timeout, garbage, a
+ * wrong content type, a malformed control frame, gone in the middle of a frame) is logged and
+ * disconnected; an oversize data frame is skipped by its length prefix and logged, and its connection
+ * goes on. Other connections never notice.
+ *
+ * The listener never prints: every event is one line handed to the caller's log callback, naming the
+ * connection. The receive path reads up to 64 KiB per system call and makes no allocation and no copy
+ * per frame (a frame is handed over where it lies in the read buffer; only one that straddles two read
+ * chunks is copied, into a buffer the listener reuses). Memory per connection is bounded by the largest
+ * frame accepted plus one 64 KiB read chunk.
+ *
+ * Lifetime: dt_listener_new(), then the setters and dt_listener_add_unix()/_add_tcp(); the caller runs
+ * the event loop; dt_listener_shutdown() ends the listening and the connections, dt_listener_free()
+ * releases the listener. Everything happens on the thread that runs the loop. */
+
+struct event_base; /* libevent */
+struct dt_listener;
+
+#define DT_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000u /* READY/START must come within this after connecting */
+#define DT_DEFAULT_MAX_CONNECTIONS 1024u
+
+/* Receives the payload of one data frame. payload and peer are valid during the call only. peer names
+ * the connection, as the log lines do ("/run/dnstap.sock: connection 3", "127.0.0.1:6000: connection 4
+ * from 127.0.0.1:40112"); frame numbers the data frames of that connection from 1 (skipped oversize
+ * frames take a number too). The callback must not call dt_listener_shutdown() or dt_listener_free(). */
+typedef void (*dt_listener_payload_fn)(void *arg, const uint8_t *payload, size_t len, const char *peer,
+				       uint64_t frame);
+
+/* Receives one log line: level is a syslog(3) priority (LOG_ERR: the listener itself is in trouble;
+ * LOG_WARNING: a peer misbehaved; LOG_INFO: sockets and connections opened and closed, with totals;
+ * LOG_DEBUG: handshake steps). line has no trailing newline and is valid during the call only. */
+typedef void (*dt_listener_log_fn)(void *arg, int level, const char *line);
+
+/* Creates a listener on base, which must outlive it. on_payload (required) receives every payload with
+ * arg. Listens on nothing until dt_listener_add_unix()/_add_tcp(). Returns NULL if memory runs out. */
+struct dt_listener *dt_listener_new(struct event_base *base, dt_listener_payload_fn on_payload, void *arg);
+
+/* Sends the lines of level max_level and more urgent (LOG_INFO is a good default) to log with arg.
+ * Without a log function, nothing is logged. */
+void dt_listener_set_log(struct dt_listener *l, dt_listener_log_fn log, void *arg, int max_level);
+
+/* Largest data frame accepted, in bytes (0: DT_DEFAULT_MAX_FRAME_SIZE); larger frames are skipped. Applies
+ * from the next frame on. DT_ERR_INVALID above UINT32_MAX. */
+dt_res dt_listener_set_max_frame_size(struct dt_listener *l, size_t bytes);
+
+/* Time a new connection has to complete its handshake (reach START), in milliseconds; 0: no limit.
+ * Default DT_DEFAULT_HANDSHAKE_TIMEOUT_MS. Applies to connections accepted after the call. */
+dt_res dt_listener_set_handshake_timeout(struct dt_listener *l, unsigned ms);
+
+/* Most connections open at once (0: DT_DEFAULT_MAX_CONNECTIONS). At the limit the listener stops
+ * accepting (new senders wait in the kernel's backlog, nothing is refused) and logs it once; it accepts
+ * again as soon as a connection closes. */
+dt_res dt_listener_set_max_connections(struct dt_listener *l, unsigned n);
+
+/* Listens on a unix stream socket at path (created with the process umask). A stale socket left there
+ * (nobody accepting on it) is replaced. Anything else at path is left alone: DT_ERR_IO with errno EEXIST
+ * (not a socket) or EADDRINUSE (a live socket: another process is listening). Other failures: DT_ERR_IO
+ * with errno, DT_ERR_NOMEM. The socket file is removed by dt_listener_shutdown() if it is still ours. */
+dt_res dt_listener_add_unix(struct dt_listener *l, const char *path);
+
+/* Listens on TCP at "HOST:PORT" or "[IPv6]:PORT". HOST is a literal address or a name (every address
+ * it resolves to is listened on); an empty HOST means every local address. PORT 0 picks a free port:
+ * the actual address is in the LOG_INFO line "listening on ...". DT_ERR_INVALID for a malformed or
+ * unresolvable address, DT_ERR_IO with errno (EADDRINUSE...), DT_ERR_NOMEM. */
+dt_res dt_listener_add_tcp(struct dt_listener *l, const char *host_port);
+
+/* Ends listening for shutdown: closes the listening sockets (and removes the unix socket files), then
+ * reads what every connected sender has already sent (the bytes queued in the kernel at this moment; it
+ * does not wait for more), hands those frames to the payload callback, and closes every connection,
+ * logging its totals. No callback is called after it returns. Calling it again does nothing. Not to be
+ * called from a listener callback. */
+void dt_listener_shutdown(struct dt_listener *l);
+
+struct dt_listener_stats {
+	uint64_t connections; /* connections accepted */
+	unsigned open;        /* connections open now */
+	uint64_t frames;      /* data frames handed to the payload callback */
+	uint64_t bytes;       /* their payload bytes */
+	uint64_t skipped;     /* oversize data frames skipped */
+	uint64_t rejected;    /* connections closed because the peer misbehaved */
+};
+
+/* Fills *s with the totals so far (valid after dt_listener_shutdown() too). */
+void dt_listener_get_stats(const struct dt_listener *l, struct dt_listener_stats *s);
+
+/* Shuts down (if not done) and frees l. Accepts NULL. Call it before freeing the event base. */
+void dt_listener_free(struct dt_listener *l);
+
+/* ==== Sending (socket output) ==== */
+
+/* A socket output relays payloads to a Frame Streams collector (the Go `dnstap -u/-l` tool,
+ * fstrm_capture, a dnstap listener) over a bidirectional connection: READY(content type), ACCEPT,
+ * START, data frames, and on close STOP and FINISH. It is a struct dt_output like the others, so the
+ * dt_output_* calls drive it; the calls below add what only a sender has.
+ *
+ * Writing never waits for the network (unless the `blocking` option asks for it): each payload is
+ * framed into a bounded queue under a short lock, and a thread owned by the output writes whole
+ * batches to the socket. While the collector is away the queue keeps what it can hold, the thread
+ * reconnects with a growing pause (100 ms doubling up to `reconnect_max_ms`), and the backlog goes
+ * out after the next handshake. A message that cannot be sent (queue full, a frame cut by a broken
+ * connection, still queued when the output is closed and the collector is unreachable) is counted
+ * as dropped, never as sent.
+ *
+ * Accounting limit: Frame Streams has no acknowledgement before FINISH. A message counts as sent
+ * once the kernel has taken it on an established connection; if the collector dies with bytes still
+ * unread in its socket, those few are lost without the sender being able to know. */
+
+/* Log callback: receives one line of text without a program name or newline ("12 messages
+ * dropped", "connected to unix:///run/dnstap.sock", "lost connection to tcp://[::1]:6000:
+ * Connection reset by peer"). It is called from the output's own thread, so it must be safe to call
+ * concurrently with the caller's code; msg is valid only during the call. */
+typedef void (*dt_log_fn)(void *ctx, const char *msg);
+
+/* Sender options. Fill with dt_sender_options_init() and change what you need; a NULL pointer
+ * where options are taken means all defaults. */
+struct dt_sender_options {
+	size_t queue_size;         /* messages the queue holds (default 10000); more are dropped */
+	size_t queue_bytes;        /* bytes of queue storage: a payload takes its length + 4, a tap
+				    * message about 110 bytes + its byte strings (0, the default:
+				    * 1024 per message, at least 1 MiB) */
+	unsigned timeout_ms;       /* bound for connect + handshake, for flush + STOP + FINISH when
+				    * closing, and for `blocking` waits (default 5000) */
+	unsigned reconnect_max_ms; /* longest pause between connection attempts (default 3000) */
+	bool blocking;             /* for finite replays (a file to a socket): open makes one connection
+				    * attempt and fails if it does; a write into a full queue waits for
+				    * room instead of dropping, and fails once the collector has been
+				    * unreachable for timeout_ms. Default false: never wait, drop. */
+	dt_log_fn log;             /* connection changes, and drops at most every 10 s; NULL: silent */
+	void *log_ctx;             /* passed to log */
+};
+
+void dt_sender_options_init(struct dt_sender_options *opt);
+
+/* Opens a socket output. spec is the collector's address as CoreDNS writes it: "/path" or
+ * "unix:///path" (also "unix:path"), or "tcp://HOST:PORT" where HOST is an IPv4 address, an IPv6
+ * address in brackets, or a name (resolved with getaddrinfo() at each connection attempt). The
+ * output starts its thread and connects in the background; options are copied, spec need not
+ * outlive the call. Returns NULL with *res set: DT_ERR_INVALID for a malformed spec or option,
+ * DT_ERR_NOMEM, DT_ERR_IO (errno) if a thread or pipe cannot be made; with `blocking`, also the
+ * first connection's failure (DT_ERR_IO with errno such as ECONNREFUSED, ENOENT or ETIMEDOUT,
+ * DT_ERR_CONTENT_TYPE if the collector refuses protobuf:dnstap.Dnstap, DT_ERR_CONTROL for a
+ * malformed handshake).
+ *
+ * Through the generic calls: dt_output_write() copies the payload into the queue and returns
+ * DT_OK also when it had to drop it (the drop is counted; see dt_output_socket_stats()); in
+ * blocking mode it returns DT_ERR_IO (errno) once the collector is given up. dt_output_flush()
+ * wakes the sender thread and does not wait. dt_output_reopen() does nothing. dt_output_close()
+ * sends what is queued, STOP, and waits for FINISH, all within timeout_ms; it returns DT_OK if FINISH
+ * arrived, or if there was no connection and nothing left to send; otherwise DT_ERR_IO with errno
+ * (ETIMEDOUT, ECONNREFUSED, ...), and the messages still queued are counted as dropped. It joins
+ * the thread: no log callback runs after it returns; o is freed in every case. */
+struct dt_output *dt_output_socket_open(const char *spec, const struct dt_sender_options *opt, dt_res *res);
+
+/* Counters of a socket output; a snapshot, consistent with itself. */
+struct dt_sender_stats {
+	uint64_t sent;     /* messages handed to the kernel on an established connection */
+	uint64_t dropped;  /* messages that will never be sent */
+	uint64_t queued;   /* messages waiting now */
+	uint64_t connects; /* completed handshakes */
+	bool connected;    /* a handshake has completed and the connection is up */
+};
+
+/* Fills *st. DT_ERR_INVALID if o is not a socket output. Safe from any thread while o is open. */
+dt_res dt_output_socket_stats(const struct dt_output *o, struct dt_sender_stats *st);
+
+/* ==== Tap API ==== */
+
+/* Producing dnstap from a C program, the way CoreDNS's plugins do: open a tap on a collector
+ * address, and at each event build a struct dt_message (type, times, addresses, wire messages when
+ * the tap is `full`) and hand it to dt_tap_send(), which encodes it and queues it without ever
+ * blocking. A full queue drops the message and counts it; the count is logged at most every 10
+ * seconds through the log callback and can be read at any time. See libdnstap(3) for an example. */
+struct dt_tap;
+
+struct dt_tap_options {
+	const char *identity; /* Dnstap.identity (NULL, the default: the host name; "": none) */
+	const char *version;  /* Dnstap.version (NULL, the default: "libdnstap VERSION"; "": none) */
+	bool full;            /* the caller should include wire messages (dt_tap_full()); default false */
+	struct dt_sender_options sender; /* queue size, timeouts, log callback */
+};
+
+void dt_tap_options_init(struct dt_tap_options *opt);
+
+/* Opens a tap on spec ("/path", "unix:///path", "tcp://HOST:PORT", as dt_output_socket_open()).
+ * opt NULL means defaults; strings in it are copied. Returns NULL with *res set on failure (see
+ * dt_output_socket_open()). A NULL tap is how a program says "not configured": dt_tap_send(NULL,...)
+ * and dt_tap_close(NULL) are harmless. */
+struct dt_tap *dt_tap_open(const char *spec, const struct dt_tap_options *opt, dt_res *res);
+
+/* True if the tap was opened with `full`: the caller should then set the wire messages. */
+bool dt_tap_full(const struct dt_tap *t);
+
+/* Queues m: its fields and byte strings are copied into the queue (no protobuf work on the caller's
+ * thread; the tap's own thread encodes it with dt_encode()). Identity and version come from the tap
+ * unless m has its own; m is sent as a dnstap MESSAGE whatever its dnstap_type. m and every buffer
+ * it points to are only read during the call: they may be reused or freed as soon as it returns.
+ * Never blocks (even if the sender options ask for `blocking`). Returns DT_OK when queued; DT_ERR_IO with errno ENOBUFS when
+ * the queue was full and the message was dropped (and counted); DT_ERR_TOO_BIG when the encoded
+ * message exceeds the whole queue (dropped and counted); DT_ERR_INVALID for a NULL m or a type
+ * outside 1..14; DT_OK and nothing else for a NULL tap. Safe to call from several threads at once. */
+dt_res dt_tap_send(struct dt_tap *t, const struct dt_message *m);
+
+/* Messages dropped so far (0 for a NULL tap). */
+uint64_t dt_tap_dropped(const struct dt_tap *t);
+
+/* All the counters (see struct dt_sender_stats). DT_ERR_INVALID for a NULL tap. */
+dt_res dt_tap_stats(const struct dt_tap *t, struct dt_sender_stats *st);
+
+/* Sends what is queued, STOP, waits for FINISH (all within the sender's timeout_ms), and frees t.
+ * Returns as dt_output_close() does for a socket output; DT_OK for a NULL tap. */
+dt_res dt_tap_close(struct dt_tap *t);
+
+/* Building a message. These setters mirror CoreDNS's msg.Set* helpers. Byte strings are not copied:
+ * the message points into the caller's sockaddr and buffers, which must stay valid until the
+ * message has been passed to dt_tap_send() (or dt_encode()). */
+struct sockaddr;
+struct timespec;
+
+/* Zeroes m and makes it a dnstap MESSAGE of the given type (enum dt_message_type, 1..14). */
+void dt_message_init(struct dt_message *m, int type);
+void dt_message_set_type(struct dt_message *m, int type);
+
+/* Sets the query (initiator) or response (responder) address and port from an AF_INET or AF_INET6
+ * sockaddr, and the message's socket family and protocol (enum dt_socket_protocol: DT_UDP,
+ * DT_TCP, ...). An IPv4-mapped IPv6 address is stored as a 4-byte INET address, as CoreDNS does.
+ * DT_ERR_INVALID for another address family (m is then unchanged). */
+dt_res dt_message_set_query_address(struct dt_message *m, const struct sockaddr *sa, int protocol);
+dt_res dt_message_set_response_address(struct dt_message *m, const struct sockaddr *sa, int protocol);
+
+/* Sets the query or response time; ts NULL means now (CLOCK_REALTIME). */
+void dt_message_set_query_time(struct dt_message *m, const struct timespec *ts);
+void dt_message_set_response_time(struct dt_message *m, const struct timespec *ts);
+
+/* Sets the wire-format DNS query or response message, or the query zone (an uncompressed
+ * wire-format name). */
+void dt_message_set_query_message(struct dt_message *m, const void *wire, size_t len);
+void dt_message_set_response_message(struct dt_message *m, const void *wire, size_t len);
+void dt_message_set_query_zone(struct dt_message *m, const void *name, size_t len);
 
 #ifdef __cplusplus
 }
