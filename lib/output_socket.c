@@ -1,0 +1,1399 @@
+/* Frame Streams sender: relays payloads to a collector on a unix socket or TCP (READY, ACCEPT, START,
+ * data, STOP, FINISH), the way CoreDNS's dnstap plugin does but without its silent losses.
+ *
+ * Callers never wait for the network: each payload, or each tap message as a compact record of its
+ * fields, is copied into a ring buffer under a short lock. A thread owned by the output, running its
+ * own libevent loop, connects, handshakes, turns records into frames (encoding tap messages with
+ * dt_encode(), off the caller's thread) in one reusable buffer, and writes that buffer with one call.
+ * Nothing is allocated per message. Records stay queued while the collector is away and go out after
+ * the next handshake; whatever can never be sent is counted as dropped. libfstrm's writer thread is
+ * not used: it discards frames silently while disconnected, has no timeouts and blocks forever on a
+ * collector that never sends ACCEPT or FINISH. */
+#include "config.h"
+
+#include "frame.h"
+#include "output.h"
+#include "sender.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_QUEUE_SIZE 10000
+#define BYTES_PER_MESSAGE 1024
+#define MIN_QUEUE_BYTES (1024 * 1024)
+#define DEFAULT_TIMEOUT_MS 5000
+#define DEFAULT_RECONNECT_MAX_MS 3000
+#define RECONNECT_MIN_MS 100
+#define TICK_MS 10             /* idle flush: the latency of a lone message */
+/* Messages that make a producer wake the thread before the tick (at most a quarter of the queue).
+ * Large batches keep the sender and the collector from waking up for every few messages. */
+#define WAKE_BATCH 1024
+#define MAX_BATCH (1024 * 1024) /* bytes per sendmsg */
+#define DROP_LOG_INTERVAL_MS 10000
+#define OUT_BATCH (256 * 1024) /* bytes of frames gathered per write (more for one bigger frame) */
+
+/* ==== Collector address ==== */
+
+struct target {
+	bool tcp;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char host[256];
+	char port[8];
+};
+
+static dt_res parse_port(const char *s, struct target *t)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
+		return DT_ERR_INVALID;
+	long v = strtol(s, NULL, 10);
+	if (v < 1 || v > 65535)
+		return DT_ERR_INVALID;
+	memcpy(t->port, s, n + 1);
+	return DT_OK;
+}
+
+/* HOST:PORT with HOST an IPv4 address, a bracketed IPv6 address, or a name. */
+static dt_res parse_hostport(const char *s, struct target *t)
+{
+	const char *colon;
+	size_t hlen;
+	t->tcp = true;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || end[1] != ':')
+			return DT_ERR_INVALID;
+		hlen = (size_t)(end - s - 1);
+		if (hlen == 0 || hlen >= sizeof(t->host))
+			return DT_ERR_INVALID;
+		memcpy(t->host, s + 1, hlen);
+		t->host[hlen] = '\0';
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, t->host, &a6) != 1)
+			return DT_ERR_INVALID;
+		return parse_port(end + 2, t);
+	}
+	colon = strrchr(s, ':');
+	if (colon == NULL)
+		return DT_ERR_INVALID;
+	hlen = (size_t)(colon - s);
+	if (hlen == 0 || hlen >= sizeof(t->host) || memchr(s, ':', hlen) != NULL)
+		return DT_ERR_INVALID; /* an IPv6 address needs its brackets */
+	memcpy(t->host, s, hlen);
+	t->host[hlen] = '\0';
+	return parse_port(colon + 1, t);
+}
+
+static dt_res parse_spec(const char *spec, struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (spec == NULL || spec[0] == '\0')
+		return DT_ERR_INVALID;
+	const char *path = spec;
+	if (strncmp(spec, "tcp://", 6) == 0)
+		return parse_hostport(spec + 6, t);
+	if (strncmp(spec, "unix://", 7) == 0)
+		path = spec + 7;
+	else if (strncmp(spec, "unix:", 5) == 0)
+		path = spec + 5;
+	else if (strstr(spec, "://") != NULL)
+		return DT_ERR_INVALID; /* tls:// and friends: not (yet) */
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(t->path))
+		return DT_ERR_INVALID;
+	memcpy(t->path, path, n + 1);
+	return DT_OK;
+}
+
+/* ==== The output ==== */
+
+enum state {
+	ST_IDLE,       /* no connection; a retry is scheduled */
+	ST_CONNECTING, /* non-blocking connect in progress */
+	ST_HANDSHAKE,  /* READY sent, waiting for ACCEPT */
+	ST_CONNECTED,  /* START sent: data phase */
+	ST_STOPPING,   /* STOP sent, waiting for FINISH */
+	ST_DEAD,       /* given up (blocking mode) or shut down */
+};
+
+struct socket_output {
+	struct dt_output base;
+	char *spec;
+	struct target target;
+	struct dt_sender_options opt;
+
+	/* ---- shared between callers and the thread, under mu ---- */
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* room in the queue, open result, failure */
+	uint8_t *ring;
+	size_t cap;
+	size_t head, tail; /* producers write records at head, the thread takes them from tail */
+	size_t wrap;       /* when wrapped: data is [tail, wrap) then [0, head) */
+	bool wrapped;
+	size_t count; /* messages not yet sent: records in the ring and frames in out */
+	size_t max_count;
+	size_t wake_batch;
+	bool wake_pending; /* a wake-up is on its way or pointless (not connected): producers stay quiet */
+	bool closing;
+	unsigned waiters;
+	bool failed; /* blocking mode: collector given up; writes fail with fail_errno */
+	int fail_errno;
+	bool open_done;
+	dt_res open_res;
+	int open_errno;
+	uint64_t sent, dropped, connects;
+	bool connected;
+
+	/* ---- the thread's own ---- */
+	pthread_t thread;
+	bool thread_started;
+	int wake_r, wake_w;
+	struct event_base *evbase;
+	struct event *ev_wake, *ev_tick, *ev_retry, *ev_deadline;
+	struct event *ev_r, *ev_w;
+	int fd;
+	enum state st;
+	/* frames being written: out[0..out_len), written up to out_off, whole frames counted up to out_done */
+	uint8_t *out;
+	size_t out_cap, out_len, out_off, out_done;
+	struct dt_bytes identity, version; /* the tap's envelope (owned by the tap, outlives the thread) */
+	uint8_t ctl[DT_CONTROL_FRAME_MAX];
+	size_t ctl_len, ctl_off;
+	uint8_t rbuf[2 * (DT_CONTROL_MAX + 8)];
+	size_t rlen;
+	unsigned backoff_ms;
+	size_t addr_index;
+	int last_errno;
+	dt_res last_res;
+	bool fail_logged;
+	uint64_t down_since; /* ms, monotonic; 0: up */
+	bool close_started;
+	uint64_t close_deadline;
+	dt_res close_res;
+	int close_errno;
+	uint64_t logged_dropped;
+	uint64_t last_drop_log; /* 0: never */
+};
+
+static const struct dt_output_ops socket_ops;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct timeval tv_ms(uint64_t ms)
+{
+	return (struct timeval){.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+}
+
+static void say(struct socket_output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct socket_output *o, const char *fmt, ...)
+{
+	if (o->opt.log == NULL)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	o->opt.log(o->opt.log_ctx, line);
+}
+
+static void wake_thread(struct socket_output *o)
+{
+	/* a full pipe already holds a wake-up: EAGAIN is fine */
+	ssize_t n = write(o->wake_w, "", 1);
+	(void)n;
+}
+
+/* ==== The queue (callers' side) ==== */
+
+/* A record in the ring: a 4-byte header (the body's length; the top bit set for a tap message), then
+ * the body. A payload's body is its bytes. A tap message's body is struct rec followed by its byte
+ * strings, so that copying a message costs the caller a few hundred bytes of memcpy and no protobuf. */
+#define REC_MESSAGE 0x80000000u
+
+enum {
+	S_IDENTITY, S_VERSION, S_EXTRA, S_QUERY_ADDRESS, S_RESPONSE_ADDRESS, S_QUERY_MESSAGE, S_RESPONSE_MESSAGE,
+	S_QUERY_ZONE, S_POLICY_TYPE, S_POLICY_RULE, S_POLICY_VALUE, N_STRINGS
+};
+
+enum {
+	H_SOCKET_FAMILY = 1u << 0, H_SOCKET_PROTOCOL = 1u << 1, H_QUERY_PORT = 1u << 2, H_RESPONSE_PORT = 1u << 3,
+	H_QUERY_TIME_SEC = 1u << 4, H_QUERY_TIME_NSEC = 1u << 5, H_RESPONSE_TIME_SEC = 1u << 6,
+	H_RESPONSE_TIME_NSEC = 1u << 7, H_HTTP_PROTOCOL = 1u << 8, H_POLICY = 1u << 9, H_POLICY_ACTION = 1u << 10,
+	H_POLICY_MATCH = 1u << 11, H_STRING0 = 1u << 16 /* then one bit per string: present */
+};
+
+struct rec {
+	uint32_t has;
+	int32_t type, socket_family, socket_protocol, http_protocol, policy_action, policy_match;
+	uint32_t query_port, response_port, query_time_nsec, response_time_nsec;
+	uint64_t query_time_sec, response_time_sec;
+	uint32_t len[N_STRINGS];
+};
+
+/* Length of a byte string in a record: 0 when absent. policy_type counts its NUL, so that the sender
+ * can use it in place. */
+#define STR_LEN(has, b) ((has) && (b).data != NULL ? (b).len : 0)
+#define POLICY_TYPE_LEN(m)                                                                                  \
+	((m)->has_policy && (m)->has_policy_type && (m)->policy_type != NULL ? strlen((m)->policy_type) + 1 : 0)
+
+/* Size of m's record body, or 0 if a byte string is too long to be framed. */
+static size_t record_size(const struct dt_message *m)
+{
+	size_t l[N_STRINGS] = {
+		STR_LEN(m->has_identity, m->identity), STR_LEN(m->has_version, m->version),
+		STR_LEN(m->has_extra, m->extra), STR_LEN(m->has_query_address, m->query_address),
+		STR_LEN(m->has_response_address, m->response_address),
+		STR_LEN(m->has_query_message, m->query_message),
+		STR_LEN(m->has_response_message, m->response_message), STR_LEN(m->has_query_zone, m->query_zone),
+		POLICY_TYPE_LEN(m), STR_LEN(m->has_policy && m->has_policy_rule, m->policy_rule),
+		STR_LEN(m->has_policy && m->has_policy_value, m->policy_value),
+	};
+	size_t n = sizeof(struct rec), any = 0;
+	for (int i = 0; i < N_STRINGS; i++) {
+		n += l[i];
+		any |= l[i];
+	}
+	return any > UINT32_MAX / 16 || n > UINT32_MAX / 2 ? 0 : n;
+}
+
+/* Appends one byte string to a record under construction. */
+static uint8_t *put_string(struct rec *r, int i, bool has, const uint8_t *data, size_t len, uint8_t *q)
+{
+	if (!has)
+		return q;
+	r->has |= H_STRING0 << i;
+	if (data == NULL || len == 0)
+		return q;
+	r->len[i] = (uint32_t)len;
+	memcpy(q, data, len);
+	return q + len;
+}
+
+static void record_write(uint8_t *p, const struct dt_message *m)
+{
+	struct rec r = {
+		.type = m->type,
+		.socket_family = m->socket_family,
+		.socket_protocol = m->socket_protocol,
+		.http_protocol = m->http_protocol,
+		.policy_action = m->policy_action,
+		.policy_match = m->policy_match,
+		.query_port = m->query_port,
+		.response_port = m->response_port,
+		.query_time_nsec = m->query_time_nsec,
+		.response_time_nsec = m->response_time_nsec,
+		.query_time_sec = m->query_time_sec,
+		.response_time_sec = m->response_time_sec,
+	};
+	r.has = (m->has_socket_family ? H_SOCKET_FAMILY : 0) | (m->has_socket_protocol ? H_SOCKET_PROTOCOL : 0) |
+		(m->has_query_port ? H_QUERY_PORT : 0) | (m->has_response_port ? H_RESPONSE_PORT : 0) |
+		(m->has_query_time_sec ? H_QUERY_TIME_SEC : 0) | (m->has_query_time_nsec ? H_QUERY_TIME_NSEC : 0) |
+		(m->has_response_time_sec ? H_RESPONSE_TIME_SEC : 0) |
+		(m->has_response_time_nsec ? H_RESPONSE_TIME_NSEC : 0) |
+		(m->has_http_protocol ? H_HTTP_PROTOCOL : 0) | (m->has_policy ? H_POLICY : 0) |
+		(m->has_policy && m->has_policy_action ? H_POLICY_ACTION : 0) |
+		(m->has_policy && m->has_policy_match ? H_POLICY_MATCH : 0);
+	uint8_t *q = p + sizeof(r);
+	q = put_string(&r, S_IDENTITY, m->has_identity, m->identity.data, m->identity.len, q);
+	q = put_string(&r, S_VERSION, m->has_version, m->version.data, m->version.len, q);
+	q = put_string(&r, S_EXTRA, m->has_extra, m->extra.data, m->extra.len, q);
+	q = put_string(&r, S_QUERY_ADDRESS, m->has_query_address, m->query_address.data, m->query_address.len, q);
+	q = put_string(&r, S_RESPONSE_ADDRESS, m->has_response_address, m->response_address.data,
+		       m->response_address.len, q);
+	q = put_string(&r, S_QUERY_MESSAGE, m->has_query_message, m->query_message.data, m->query_message.len, q);
+	q = put_string(&r, S_RESPONSE_MESSAGE, m->has_response_message, m->response_message.data,
+		       m->response_message.len, q);
+	q = put_string(&r, S_QUERY_ZONE, m->has_query_zone, m->query_zone.data, m->query_zone.len, q);
+	if (m->has_policy) {
+		q = put_string(&r, S_POLICY_TYPE, m->has_policy_type && m->policy_type != NULL,
+			       (const uint8_t *)m->policy_type, POLICY_TYPE_LEN(m), q);
+		q = put_string(&r, S_POLICY_RULE, m->has_policy_rule, m->policy_rule.data, m->policy_rule.len, q);
+		put_string(&r, S_POLICY_VALUE, m->has_policy_value, m->policy_value.data, m->policy_value.len, q);
+	}
+	memcpy(p, &r, sizeof(r));
+}
+
+/* The message a record describes; its byte strings point into the record. identity and version come
+ * from the tap when the message has none of its own. */
+static void record_read(const uint8_t *p, struct dt_message *m, const struct socket_output *o)
+{
+	struct rec r;
+	memcpy(&r, p, sizeof(r));
+	memset(m, 0, sizeof(*m));
+	m->dnstap_type = DT_TYPE_MESSAGE;
+	m->has_message = true;
+	m->type = r.type;
+	m->has_socket_family = r.has & H_SOCKET_FAMILY;
+	m->socket_family = r.socket_family;
+	m->has_socket_protocol = r.has & H_SOCKET_PROTOCOL;
+	m->socket_protocol = r.socket_protocol;
+	m->has_query_port = r.has & H_QUERY_PORT;
+	m->query_port = r.query_port;
+	m->has_response_port = r.has & H_RESPONSE_PORT;
+	m->response_port = r.response_port;
+	m->has_query_time_sec = r.has & H_QUERY_TIME_SEC;
+	m->query_time_sec = r.query_time_sec;
+	m->has_query_time_nsec = r.has & H_QUERY_TIME_NSEC;
+	m->query_time_nsec = r.query_time_nsec;
+	m->has_response_time_sec = r.has & H_RESPONSE_TIME_SEC;
+	m->response_time_sec = r.response_time_sec;
+	m->has_response_time_nsec = r.has & H_RESPONSE_TIME_NSEC;
+	m->response_time_nsec = r.response_time_nsec;
+	m->has_http_protocol = r.has & H_HTTP_PROTOCOL;
+	m->http_protocol = r.http_protocol;
+	m->has_policy = r.has & H_POLICY;
+	m->has_policy_action = r.has & H_POLICY_ACTION;
+	m->policy_action = r.policy_action;
+	m->has_policy_match = r.has & H_POLICY_MATCH;
+	m->policy_match = r.policy_match;
+
+	struct dt_bytes str[N_STRINGS];
+	bool present[N_STRINGS];
+	const uint8_t *q = p + sizeof(r);
+	for (int i = 0; i < N_STRINGS; i++) {
+		present[i] = r.has & (H_STRING0 << i);
+		str[i] = (struct dt_bytes){q, r.len[i]};
+		q += r.len[i];
+	}
+	m->has_identity = present[S_IDENTITY];
+	m->identity = str[S_IDENTITY];
+	if (!m->has_identity && o->identity.data != NULL) {
+		m->has_identity = true;
+		m->identity = o->identity;
+	}
+	m->has_version = present[S_VERSION];
+	m->version = str[S_VERSION];
+	if (!m->has_version && o->version.data != NULL) {
+		m->has_version = true;
+		m->version = o->version;
+	}
+	m->has_extra = present[S_EXTRA];
+	m->extra = str[S_EXTRA];
+	m->has_query_address = present[S_QUERY_ADDRESS];
+	m->query_address = str[S_QUERY_ADDRESS];
+	m->has_response_address = present[S_RESPONSE_ADDRESS];
+	m->response_address = str[S_RESPONSE_ADDRESS];
+	m->has_query_message = present[S_QUERY_MESSAGE];
+	m->query_message = str[S_QUERY_MESSAGE];
+	m->has_response_message = present[S_RESPONSE_MESSAGE];
+	m->response_message = str[S_RESPONSE_MESSAGE];
+	m->has_query_zone = present[S_QUERY_ZONE];
+	m->query_zone = str[S_QUERY_ZONE];
+	m->has_policy_type = present[S_POLICY_TYPE];
+	m->policy_type = present[S_POLICY_TYPE] ? (const char *)str[S_POLICY_TYPE].data : NULL;
+	m->has_policy_rule = present[S_POLICY_RULE];
+	m->policy_rule = str[S_POLICY_RULE];
+	m->has_policy_value = present[S_POLICY_VALUE];
+	m->policy_value = str[S_POLICY_VALUE];
+}
+
+#define NO_ROOM ((size_t)-1)
+
+/* Finds n contiguous free bytes (under mu). A record never wraps: when the end of the ring is too
+ * short, the data continues at 0 and [wrap, cap) stays unused for this lap. */
+static size_t reserve(struct socket_output *o, size_t n)
+{
+	if (!o->wrapped) {
+		if (o->cap - o->head >= n)
+			return o->head;
+		if (o->tail >= n) {
+			o->wrap = o->head;
+			o->wrapped = true;
+			return 0;
+		}
+		return NO_ROOM;
+	}
+	return o->tail - o->head >= n ? o->head : NO_ROOM;
+}
+
+/* Queues one record: the payload's bytes, or (payload NULL) message m as a record of body_len bytes.
+ * With may_wait (blocking mode), waits for room; otherwise a full queue drops it (ENOBUFS). */
+static dt_res enqueue(struct socket_output *o, const uint8_t *payload, size_t body_len, const struct dt_message *m,
+		      bool may_wait)
+{
+	size_t need = body_len + 4;
+	size_t pos = NO_ROOM;
+	bool wake = false;
+	dt_res res = DT_OK;
+	int err = 0;
+
+	pthread_mutex_lock(&o->mu);
+	for (;;) {
+		if (o->failed) {
+			res = DT_ERR_IO;
+			err = o->fail_errno;
+			break;
+		}
+		if (need > o->cap) {
+			o->dropped++;
+			res = DT_ERR_TOO_BIG;
+			break;
+		}
+		if (o->count < o->max_count && (pos = reserve(o, need)) != NO_ROOM)
+			break;
+		if (!may_wait) {
+			o->dropped++;
+			res = DT_ERR_IO;
+			err = ENOBUFS;
+			break;
+		}
+		wake_thread(o);
+		o->waiters++;
+		pthread_cond_wait(&o->cv, &o->mu);
+		o->waiters--;
+	}
+	if (pos != NO_ROOM && res == DT_OK) {
+		uint8_t *p = o->ring + pos;
+		uint32_t h = (uint32_t)body_len | (payload == NULL ? REC_MESSAGE : 0);
+		memcpy(p, &h, 4);
+		if (payload != NULL)
+			memcpy(p + 4, payload, body_len);
+		else
+			record_write(p + 4, m);
+		o->head = pos + need;
+		o->count++;
+		if (o->count >= o->wake_batch && !o->wake_pending) {
+			o->wake_pending = true;
+			wake = true;
+		}
+	}
+	pthread_mutex_unlock(&o->mu);
+	if (wake)
+		wake_thread(o);
+	if (err != 0)
+		errno = err;
+	return res;
+}
+
+/* ==== The thread: connection ==== */
+
+static void pump(struct socket_output *o);
+static void schedule_retry(struct socket_output *o);
+static void shut_down(struct socket_output *o, dt_res res, int err);
+
+static void set_connected(struct socket_output *o, bool up)
+{
+	pthread_mutex_lock(&o->mu);
+	o->connected = up;
+	if (up)
+		o->connects++;
+	else
+		o->wake_pending = true; /* nothing to wake for until the next handshake */
+	pthread_mutex_unlock(&o->mu);
+}
+
+static void close_socket(struct socket_output *o)
+{
+	if (o->ev_r != NULL) {
+		event_free(o->ev_r);
+		o->ev_r = NULL;
+	}
+	if (o->ev_w != NULL) {
+		event_free(o->ev_w);
+		o->ev_w = NULL;
+	}
+	if (o->fd >= 0) {
+		close(o->fd);
+		o->fd = -1;
+	}
+	event_del(o->ev_deadline);
+	o->ctl_len = o->ctl_off = 0;
+	o->rlen = 0;
+}
+
+/* Drops the frame a broken connection cut in half: the collector got part of it, and the next
+ * connection must start at a frame boundary. The whole frames after it are sent on that connection. */
+static void drop_partial(struct socket_output *o)
+{
+	if (o->out_off == o->out_done)
+		return;
+	o->out_done += 4 + (size_t)dt__be32(o->out + o->out_done);
+	o->out_off = o->out_done;
+	if (o->out_off == o->out_len)
+		o->out_len = o->out_off = o->out_done = 0;
+	pthread_mutex_lock(&o->mu);
+	o->count--;
+	o->dropped++;
+	if (o->waiters > 0)
+		pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+}
+
+/* Drops everything still queued (the output is shutting down or giving up). */
+static void drop_all(struct socket_output *o)
+{
+	pthread_mutex_lock(&o->mu);
+	o->dropped += o->count;
+	o->count = 0;
+	o->head = o->tail = 0;
+	o->wrapped = false;
+	if (o->waiters > 0)
+		pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	o->out_len = o->out_off = o->out_done = 0;
+}
+
+static size_t queued(struct socket_output *o)
+{
+	pthread_mutex_lock(&o->mu);
+	size_t n = o->count;
+	pthread_mutex_unlock(&o->mu);
+	return n;
+}
+
+/* Tells a blocking open() how the first attempt went. */
+static void open_result(struct socket_output *o, dt_res res, int err)
+{
+	pthread_mutex_lock(&o->mu);
+	bool first = !o->open_done;
+	o->open_done = true;
+	o->open_res = res;
+	o->open_errno = err;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	if (first && res != DT_OK && o->opt.blocking) {
+		o->st = ST_DEAD;
+		event_base_loopbreak(o->evbase);
+	}
+}
+
+/* A connection attempt failed before the data phase. */
+static void attempt_failed(struct socket_output *o, int err, dt_res res, const char *why)
+{
+	close_socket(o);
+	o->st = ST_IDLE;
+	o->last_errno = err;
+	o->last_res = res;
+	o->addr_index++; /* a name with several addresses: try the next one */
+	if (o->down_since == 0)
+		o->down_since = now_ms();
+	if (o->opt.blocking && !o->open_done) {
+		open_result(o, res, err);
+		return;
+	}
+	if (o->close_started && queued(o) == 0) {
+		shut_down(o, DT_OK, 0); /* closing, and nothing left that needs a connection */
+		return;
+	}
+	if (!o->fail_logged) {
+		say(o, "cannot connect to %s: %s; retrying", o->spec, why != NULL ? why : strerror(err));
+		o->fail_logged = true;
+	}
+	schedule_retry(o);
+}
+
+/* An established connection broke. */
+static void lost(struct socket_output *o, int err, const char *why)
+{
+	enum state was = o->st;
+	close_socket(o);
+	drop_partial(o);
+	set_connected(o, false);
+	o->st = ST_IDLE;
+	o->last_errno = err;
+	o->last_res = DT_ERR_IO;
+	o->down_since = now_ms();
+	o->fail_logged = true; /* this line says it: no "cannot connect" on the first retry */
+	say(o, "lost connection to %s: %s", o->spec, why != NULL ? why : strerror(err));
+	if (was == ST_STOPPING || (o->close_started && queued(o) == 0)) {
+		shut_down(o, DT_ERR_IO, err); /* all was written, but FINISH never came */
+		return;
+	}
+	o->backoff_ms = 0; /* a restarted collector is usually back at once */
+	schedule_retry(o);
+}
+
+static void queue_control(struct socket_output *o, uint32_t type)
+{
+	o->ctl_len = dt__control_build(o->ctl, type, type != DT_CTRL_STOP);
+	o->ctl_off = 0;
+}
+
+static void on_socket_ready(struct socket_output *o)
+{
+	o->st = ST_HANDSHAKE;
+	queue_control(o, DT_CTRL_READY);
+	event_add(o->ev_r, NULL);
+	pump(o);
+}
+
+static void on_accept(struct socket_output *o, const struct dt_control *c)
+{
+	if (c->n_content_types > 0 && !c->dnstap) {
+		attempt_failed(o, EPROTO, DT_ERR_CONTENT_TYPE, "the collector does not accept " DT_CONTENT_TYPE);
+		return;
+	}
+	event_del(o->ev_deadline);
+	queue_control(o, DT_CTRL_START);
+	o->st = ST_CONNECTED;
+	o->backoff_ms = 0;
+	o->down_since = 0;
+	o->fail_logged = false;
+	set_connected(o, true);
+	say(o, "connected to %s", o->spec);
+	open_result(o, DT_OK, 0);
+	pump(o);
+}
+
+static void handle_control(struct socket_output *o, const struct dt_control *c)
+{
+	switch (o->st) {
+	case ST_HANDSHAKE:
+		if (c->type == DT_CTRL_ACCEPT)
+			on_accept(o, c);
+		else if (c->type >= DT_CTRL_ACCEPT && c->type <= DT_CTRL_FINISH)
+			attempt_failed(o, EPROTO, DT_ERR_CONTROL, "unexpected control frame instead of ACCEPT");
+		break;
+	case ST_CONNECTED:
+		if (c->type == DT_CTRL_FINISH)
+			lost(o, ECONNRESET, "the collector sent FINISH before STOP");
+		break;
+	case ST_STOPPING:
+		if (c->type == DT_CTRL_FINISH) {
+			close_socket(o);
+			set_connected(o, false);
+			shut_down(o, DT_OK, 0);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct socket_output *o = arg;
+	(void)what;
+	ssize_t n = recv(fd, o->rbuf + o->rlen, sizeof(o->rbuf) - o->rlen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		int err = n == 0 ? ECONNRESET : errno;
+		const char *why = n == 0 ? "the collector closed the connection" : NULL;
+		if (o->st == ST_HANDSHAKE)
+			attempt_failed(o, err, DT_ERR_IO, why);
+		else
+			lost(o, err, why);
+		return;
+	}
+	o->rlen += (size_t)n;
+	while (o->fd >= 0) {
+		struct dt_frame f;
+		dt__frame_peek(o->rbuf, o->rlen, &f);
+		if (f.kind == DT_FRAME_NEED_MORE)
+			return;
+		if (f.kind != DT_FRAME_CONTROL) {
+			/* a collector sends nothing but control frames */
+			if (o->st == ST_HANDSHAKE)
+				attempt_failed(o, EPROTO, DT_ERR_CONTROL, "malformed frame instead of ACCEPT");
+			else
+				lost(o, EPROTO, "the collector sent a data frame or a malformed frame");
+			return;
+		}
+		size_t size = f.header + f.len;
+		if (o->rlen < size)
+			return;
+		struct dt_control c;
+		if (dt__control_parse(o->rbuf + f.header, f.len, &c) != DT_OK) {
+			if (o->st == ST_HANDSHAKE)
+				attempt_failed(o, EPROTO, DT_ERR_CONTROL, "malformed control frame");
+			else
+				lost(o, EPROTO, "malformed control frame");
+			return;
+		}
+		memmove(o->rbuf, o->rbuf + size, o->rlen - size);
+		o->rlen -= size;
+		handle_control(o, &c);
+	}
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct socket_output *o = arg;
+	(void)what;
+	if (o->st == ST_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+			err = errno;
+		if (err != 0)
+			attempt_failed(o, err, DT_ERR_IO, NULL);
+		else
+			on_socket_ready(o);
+		return;
+	}
+	pump(o);
+}
+
+/* Fills sa with the collector's address: the unix path, or the next address the name resolves to
+ * (so that a name with an IPv6 and an IPv4 address tries both in turn). Returns 0 or an errno. */
+static int resolve(struct socket_output *o, struct sockaddr_storage *sa, socklen_t *len, const char **why)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (!o->target.tcp) {
+		struct sockaddr_un *un = (struct sockaddr_un *)sa;
+		un->sun_family = AF_UNIX;
+		memcpy(un->sun_path, o->target.path, strlen(o->target.path) + 1);
+		*len = sizeof(*un);
+		return 0;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(o->target.host, o->target.port, &hints, &res);
+	if (rc != 0) {
+		*why = gai_strerror(rc);
+		return rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
+	}
+	size_t n = 0;
+	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
+		n++;
+	struct addrinfo *ai = res;
+	for (size_t i = 0; i < o->addr_index % n; i++)
+		ai = ai->ai_next;
+	memcpy(sa, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void try_connect(struct socket_output *o)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen = 0;
+	const char *why = NULL;
+	int err = resolve(o, &sa, &salen, &why);
+	if (err != 0) {
+		attempt_failed(o, err, DT_ERR_IO, why);
+		return;
+	}
+	o->fd = socket(sa.ss_family, SOCK_STREAM, 0);
+	if (o->fd < 0) {
+		attempt_failed(o, errno, DT_ERR_IO, NULL);
+		return;
+	}
+	evutil_make_socket_nonblocking(o->fd);
+	evutil_make_socket_closeonexec(o->fd);
+	if (o->target.tcp) {
+		int one = 1; /* we batch ourselves; Nagle would only add delay */
+		setsockopt(o->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	o->ev_r = event_new(o->evbase, o->fd, EV_READ | EV_PERSIST, on_read, o);
+	o->ev_w = event_new(o->evbase, o->fd, EV_WRITE, on_write, o);
+	if (o->ev_r == NULL || o->ev_w == NULL) {
+		attempt_failed(o, ENOMEM, DT_ERR_NOMEM, NULL);
+		return;
+	}
+	/* the collector's FIN must be seen before more data is written into a dead connection */
+	event_priority_set(o->ev_r, 0);
+	struct timeval tv = tv_ms(o->opt.timeout_ms);
+	event_add(o->ev_deadline, &tv);
+	if (connect(o->fd, (struct sockaddr *)&sa, salen) == 0) {
+		on_socket_ready(o);
+		return;
+	}
+	if (errno == EINPROGRESS || errno == EINTR) {
+		o->st = ST_CONNECTING;
+		event_add(o->ev_w, NULL);
+		return;
+	}
+	attempt_failed(o, errno, DT_ERR_IO, NULL);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct socket_output *o = arg;
+	if (o->st == ST_IDLE)
+		try_connect(o);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct socket_output *o = arg;
+	if (o->st == ST_CONNECTING || o->st == ST_HANDSHAKE) {
+		attempt_failed(o, ETIMEDOUT, DT_ERR_IO,
+			       o->st == ST_HANDSHAKE ? "no ACCEPT from the collector in time" : NULL);
+	}
+}
+
+static void schedule_retry(struct socket_output *o)
+{
+	unsigned delay = o->backoff_ms;
+	o->backoff_ms = delay == 0 ? RECONNECT_MIN_MS : delay * 2;
+	if (o->backoff_ms > o->opt.reconnect_max_ms)
+		o->backoff_ms = o->opt.reconnect_max_ms;
+	if (o->close_started) {
+		uint64_t now = now_ms();
+		uint64_t left = o->close_deadline > now ? o->close_deadline - now : 0;
+		if (delay > left)
+			delay = (unsigned)left;
+	}
+	struct timeval tv = tv_ms(delay);
+	event_add(o->ev_retry, &tv);
+}
+
+/* ==== The thread: writing ==== */
+
+/* An upper bound of m's encoded size, cheaper than dt_encoded_size() (which walks the message with
+ * protobuf-c once more); 0 when m has a policy (not worth bounding). */
+static size_t encoded_bound(const struct dt_message *m)
+{
+	if (m->has_policy)
+		return 0;
+	/* every number field with its tag (at most 11 bytes each), the nested message's header, and per
+	 * byte string a tag and a length (at most 6 bytes) */
+	return 200 + m->identity.len + m->version.len + m->extra.len + m->query_address.len +
+	       m->response_address.len + m->query_message.len + m->response_message.len + m->query_zone.len;
+}
+
+/* Makes room for n more bytes in out (an empty buffer grows to hold one big frame). */
+static bool out_room(struct socket_output *o, size_t n)
+{
+	if (o->out_cap - o->out_len >= n)
+		return true;
+	if (o->out_len > 0)
+		return false; /* send what is there first */
+	uint8_t *p = realloc(o->out, n);
+	if (p == NULL)
+		return false;
+	o->out = p;
+	o->out_cap = n;
+	return true;
+}
+
+/* Turns queued records into frames in out, until out is full or the queue empty, and frees their
+ * room in the ring. A record that cannot be framed (out of memory for one huge frame) is dropped. */
+static void fill_out(struct socket_output *o)
+{
+	bool snap_wrapped;
+	size_t snap_wrap, snap_head;
+	pthread_mutex_lock(&o->mu);
+	o->wake_pending = false;
+	snap_wrapped = o->wrapped;
+	snap_wrap = o->wrap;
+	snap_head = o->head;
+	size_t pos = o->tail;
+	pthread_mutex_unlock(&o->mu);
+
+	bool crossed = false;
+	size_t bad = 0;
+	for (;;) {
+		if (snap_wrapped && !crossed && pos == snap_wrap) {
+			pos = 0;
+			crossed = true;
+		}
+		if (pos == ((snap_wrapped && !crossed) ? snap_wrap : snap_head))
+			break;
+		uint32_t h;
+		memcpy(&h, o->ring + pos, 4);
+		size_t body = h & ~REC_MESSAGE;
+		const uint8_t *p = o->ring + pos + 4;
+		if (h & REC_MESSAGE) {
+			struct dt_message m;
+			record_read(p, &m, o);
+			size_t bound = encoded_bound(&m);
+			size_t need = 4 + (bound != 0 ? bound : dt_encoded_size(&m));
+			if (!out_room(o, need)) {
+				if (o->out_len > 0)
+					break;
+				bad++;
+			} else {
+				size_t n = 0;
+				dt_encode(&m, o->out + o->out_len + 4, &n);
+				dt__put_be32(o->out + o->out_len, (uint32_t)n);
+				o->out_len += 4 + n;
+			}
+		} else {
+			if (!out_room(o, 4 + body)) {
+				if (o->out_len > 0)
+					break;
+				bad++;
+			} else {
+				dt__put_be32(o->out + o->out_len, (uint32_t)body);
+				memcpy(o->out + o->out_len + 4, p, body);
+				o->out_len += 4 + body;
+			}
+		}
+		pos += 4 + body;
+	}
+
+	pthread_mutex_lock(&o->mu);
+	if (crossed)
+		o->wrapped = false;
+	o->tail = pos;
+	if (o->wrapped && o->tail == o->wrap) {
+		o->tail = 0;
+		o->wrapped = false;
+	}
+	if (!o->wrapped && o->tail == o->head)
+		o->head = o->tail = 0; /* empty: start over at the front, where the cache is warm */
+	o->count -= bad;
+	o->dropped += bad;
+	if (o->waiters > 0)
+		pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+}
+
+/* n more bytes of out were written: counts the frames now wholly sent. */
+static void wrote(struct socket_output *o, size_t n)
+{
+	o->out_off += n;
+	size_t msgs = 0;
+	while (o->out_done + 4 <= o->out_off) {
+		size_t size = 4 + (size_t)dt__be32(o->out + o->out_done);
+		if (o->out_done + size > o->out_off)
+			break;
+		o->out_done += size;
+		msgs++;
+	}
+	if (o->out_off == o->out_len)
+		o->out_len = o->out_off = o->out_done = 0;
+	if (msgs == 0)
+		return;
+	pthread_mutex_lock(&o->mu);
+	o->count -= msgs;
+	o->sent += msgs;
+	if (o->waiters > 0)
+		pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+}
+
+/* Writes pending control bytes, then queued frames, until the queue is empty or the socket is full.
+ * Bounded per call so that reads (the collector going away) get their turn. */
+static void pump(struct socket_output *o)
+{
+	for (int round = 0; round < 8; round++) {
+		if (o->fd < 0)
+			return;
+		if (o->ctl_off < o->ctl_len) {
+			ssize_t n = send(o->fd, o->ctl + o->ctl_off, o->ctl_len - o->ctl_off, MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+					break;
+				if (o->st == ST_HANDSHAKE)
+					attempt_failed(o, errno, DT_ERR_IO, NULL);
+				else
+					lost(o, errno, NULL);
+				return;
+			}
+			o->ctl_off += (size_t)n;
+			continue;
+		}
+		if (o->st != ST_CONNECTED)
+			return;
+		if (o->out_off == o->out_len)
+			fill_out(o);
+		if (o->out_off == o->out_len) {
+			if (o->close_started && queued(o) == 0) {
+				queue_control(o, DT_CTRL_STOP);
+				o->st = ST_STOPPING;
+				continue;
+			}
+			return;
+		}
+		ssize_t n = send(o->fd, o->out + o->out_off, o->out_len - o->out_off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				break;
+			lost(o, errno, NULL);
+			return;
+		}
+		wrote(o, (size_t)n);
+	}
+	if (o->fd >= 0)
+		event_add(o->ev_w, NULL);
+}
+
+/* ==== The thread: lifecycle ==== */
+
+static void log_drops(struct socket_output *o, bool final)
+{
+	pthread_mutex_lock(&o->mu);
+	uint64_t d = o->dropped;
+	pthread_mutex_unlock(&o->mu);
+	if (d == o->logged_dropped)
+		return;
+	uint64_t now = now_ms();
+	if (!final && o->last_drop_log != 0 && now - o->last_drop_log < DROP_LOG_INTERVAL_MS)
+		return;
+	say(o, "%llu messages dropped", (unsigned long long)(d - o->logged_dropped));
+	o->logged_dropped = d;
+	o->last_drop_log = now;
+}
+
+/* The end: whatever is still queued is dropped, and the loop stops. */
+static void shut_down(struct socket_output *o, dt_res res, int err)
+{
+	close_socket(o);
+	drop_all(o);
+	o->st = ST_DEAD;
+	o->close_res = res;
+	o->close_errno = err;
+	log_drops(o, true);
+	pthread_mutex_lock(&o->mu);
+	unsigned long long sent = o->sent, dropped = o->dropped;
+	pthread_mutex_unlock(&o->mu);
+	say(o, "closed: %llu messages sent, %llu dropped", sent, dropped);
+	event_base_loopbreak(o->evbase);
+}
+
+static void begin_close(struct socket_output *o)
+{
+	o->close_started = true;
+	o->close_deadline = now_ms() + o->opt.timeout_ms;
+	switch (o->st) {
+	case ST_IDLE:
+		if (queued(o) == 0) {
+			shut_down(o, DT_OK, 0); /* nothing to deliver, no connection needed */
+			return;
+		}
+		event_del(o->ev_retry);
+		try_connect(o);
+		break;
+	case ST_CONNECTED:
+		pump(o);
+		break;
+	case ST_DEAD:
+		shut_down(o, o->failed ? DT_ERR_IO : DT_OK, o->fail_errno);
+		break;
+	default:
+		break; /* the handshake or the STOP under way finishes first */
+	}
+}
+
+/* Blocking mode: a collector away for longer than the timeout fails the writers. */
+static void give_up(struct socket_output *o)
+{
+	event_del(o->ev_retry);
+	close_socket(o);
+	o->st = ST_DEAD;
+	pthread_mutex_lock(&o->mu);
+	o->failed = true;
+	o->fail_errno = o->last_errno != 0 ? o->last_errno : ETIMEDOUT;
+	pthread_mutex_unlock(&o->mu);
+	drop_all(o);
+	say(o, "giving up on %s: %s", o->spec, strerror(o->fail_errno));
+}
+
+static void check_closing(struct socket_output *o)
+{
+	if (o->close_started)
+		return;
+	pthread_mutex_lock(&o->mu);
+	bool closing = o->closing;
+	pthread_mutex_unlock(&o->mu);
+	if (closing)
+		begin_close(o);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct socket_output *o = arg;
+	char drain[64];
+	while (read(fd, drain, sizeof(drain)) > 0)
+		;
+	check_closing(o);
+	if (o->st == ST_CONNECTED)
+		pump(o);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct socket_output *o = arg;
+	uint64_t now = now_ms();
+	check_closing(o);
+	if (o->st == ST_DEAD)
+		return;
+	if (o->close_started && now >= o->close_deadline) {
+		shut_down(o, DT_ERR_IO, o->st == ST_IDLE && o->last_errno != 0 ? o->last_errno : ETIMEDOUT);
+		return;
+	}
+	if (o->opt.blocking && o->down_since != 0 && o->st != ST_CONNECTED && o->st != ST_STOPPING &&
+	    now - o->down_since >= o->opt.timeout_ms) {
+		give_up(o);
+		return;
+	}
+	if (o->st == ST_CONNECTED && queued(o) > 0)
+		pump(o);
+	log_drops(o, false);
+}
+
+static void *io_main(void *arg)
+{
+	struct socket_output *o = arg;
+	o->down_since = now_ms();
+	try_connect(o);
+	if (o->st != ST_DEAD)
+		event_base_dispatch(o->evbase);
+	return NULL;
+}
+
+/* ==== Output operations ==== */
+
+static dt_res socket_write(struct dt_output *base, const uint8_t *payload, size_t len)
+{
+	struct socket_output *o = (struct socket_output *)base;
+	if (payload == NULL || len == 0 || len > UINT32_MAX)
+		return DT_ERR_INVALID;
+	dt_res res = enqueue(o, payload, len, NULL, o->opt.blocking);
+	if (o->opt.blocking)
+		return res;
+	/* a generic output reports only broken outputs; a drop is counted, not an error */
+	return res == DT_ERR_IO && errno == ENOBUFS ? DT_OK : res == DT_ERR_TOO_BIG ? DT_OK : res;
+}
+
+static dt_res socket_flush(struct dt_output *base)
+{
+	wake_thread((struct socket_output *)base);
+	return DT_OK;
+}
+
+static dt_res socket_reopen(struct dt_output *base)
+{
+	(void)base;
+	return DT_OK;
+}
+
+static void free_output(struct socket_output *o)
+{
+	if (o->ev_r != NULL)
+		event_free(o->ev_r);
+	if (o->ev_w != NULL)
+		event_free(o->ev_w);
+	if (o->fd >= 0)
+		close(o->fd);
+	if (o->ev_wake != NULL)
+		event_free(o->ev_wake);
+	if (o->ev_tick != NULL)
+		event_free(o->ev_tick);
+	if (o->ev_retry != NULL)
+		event_free(o->ev_retry);
+	if (o->ev_deadline != NULL)
+		event_free(o->ev_deadline);
+	if (o->evbase != NULL)
+		event_base_free(o->evbase);
+	if (o->wake_r >= 0)
+		close(o->wake_r);
+	if (o->wake_w >= 0)
+		close(o->wake_w);
+	pthread_cond_destroy(&o->cv);
+	pthread_mutex_destroy(&o->mu);
+	free(o->ring);
+	free(o->out);
+	free(o->spec);
+	free(o);
+}
+
+static dt_res socket_close(struct dt_output *base)
+{
+	struct socket_output *o = (struct socket_output *)base;
+	pthread_mutex_lock(&o->mu);
+	o->closing = true;
+	pthread_mutex_unlock(&o->mu);
+	wake_thread(o);
+	if (o->thread_started)
+		pthread_join(o->thread, NULL);
+	dt_res res = o->close_res;
+	int err = o->close_errno;
+	free_output(o);
+	if (res != DT_OK)
+		errno = err;
+	return res;
+}
+
+static const struct dt_output_ops socket_ops = {
+	.write = socket_write,
+	.flush = socket_flush,
+	.reopen = socket_reopen,
+	.close = socket_close,
+};
+
+/* ==== Public calls ==== */
+
+void dt_sender_options_init(struct dt_sender_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->queue_size = DEFAULT_QUEUE_SIZE;
+	opt->timeout_ms = DEFAULT_TIMEOUT_MS;
+	opt->reconnect_max_ms = DEFAULT_RECONNECT_MAX_MS;
+}
+
+static bool make_events(struct socket_output *o)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		return false;
+	o->wake_r = p[0];
+	o->wake_w = p[1];
+	evutil_make_socket_nonblocking(o->wake_r);
+	evutil_make_socket_nonblocking(o->wake_w);
+	evutil_make_socket_closeonexec(o->wake_r);
+	evutil_make_socket_closeonexec(o->wake_w);
+	errno = ENOMEM;
+	o->evbase = event_base_new();
+	if (o->evbase == NULL || event_base_priority_init(o->evbase, 2) != 0)
+		return false;
+	o->ev_wake = event_new(o->evbase, o->wake_r, EV_READ | EV_PERSIST, on_wake, o);
+	o->ev_tick = event_new(o->evbase, -1, EV_PERSIST, on_tick, o);
+	o->ev_retry = evtimer_new(o->evbase, on_retry, o);
+	o->ev_deadline = evtimer_new(o->evbase, on_deadline, o);
+	if (o->ev_wake == NULL || o->ev_tick == NULL || o->ev_retry == NULL || o->ev_deadline == NULL)
+		return false;
+	struct timeval tick = tv_ms(TICK_MS);
+	return event_add(o->ev_wake, NULL) == 0 && event_add(o->ev_tick, &tick) == 0;
+}
+
+struct dt_output *dt_output_socket_open(const char *spec, const struct dt_sender_options *opt, dt_res *res)
+{
+	dt_res dummy;
+	if (res == NULL)
+		res = &dummy;
+	struct dt_sender_options defaults;
+	if (opt == NULL) {
+		dt_sender_options_init(&defaults);
+		opt = &defaults;
+	}
+	struct target target;
+	if (parse_spec(spec, &target) != DT_OK || opt->queue_size == 0 || opt->queue_size > UINT32_MAX ||
+	    opt->timeout_ms == 0 || opt->reconnect_max_ms == 0) {
+		*res = DT_ERR_INVALID;
+		return NULL;
+	}
+
+	struct socket_output *o = calloc(1, sizeof(*o));
+	if (o == NULL) {
+		*res = DT_ERR_NOMEM;
+		return NULL;
+	}
+	o->base.ops = &socket_ops;
+	o->target = target;
+	o->opt = *opt;
+	o->fd = o->wake_r = o->wake_w = -1;
+	o->st = ST_IDLE;
+	o->max_count = opt->queue_size;
+	o->wake_batch = opt->queue_size / 4 < WAKE_BATCH ? (opt->queue_size + 3) / 4 : WAKE_BATCH;
+	o->wake_pending = true; /* no connection yet */
+	o->cap = opt->queue_bytes;
+	if (o->cap == 0) {
+		o->cap = opt->queue_size > SIZE_MAX / BYTES_PER_MESSAGE ? SIZE_MAX : opt->queue_size * BYTES_PER_MESSAGE;
+		if (o->cap < MIN_QUEUE_BYTES)
+			o->cap = MIN_QUEUE_BYTES;
+	}
+	pthread_mutex_init(&o->mu, NULL);
+	pthread_cond_init(&o->cv, NULL);
+	o->spec = strdup(spec);
+	o->ring = malloc(o->cap);
+	o->out_cap = OUT_BATCH;
+	o->out = malloc(o->out_cap);
+	if (o->spec == NULL || o->ring == NULL || o->out == NULL) {
+		free_output(o);
+		*res = DT_ERR_NOMEM;
+		return NULL;
+	}
+	if (!make_events(o)) {
+		int e = errno;
+		free_output(o);
+		errno = e;
+		*res = e == ENOMEM ? DT_ERR_NOMEM : DT_ERR_IO;
+		return NULL;
+	}
+
+	/* the thread takes no signals: they belong to the program's own threads */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&o->thread, NULL, io_main, o);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		free_output(o);
+		errno = rc;
+		*res = DT_ERR_IO;
+		return NULL;
+	}
+	o->thread_started = true;
+
+	if (opt->blocking) {
+		pthread_mutex_lock(&o->mu);
+		while (!o->open_done)
+			pthread_cond_wait(&o->cv, &o->mu);
+		dt_res r = o->open_res;
+		int e = o->open_errno;
+		pthread_mutex_unlock(&o->mu);
+		if (r != DT_OK) {
+			pthread_join(o->thread, NULL);
+			free_output(o);
+			errno = e;
+			*res = r;
+			return NULL;
+		}
+	}
+	*res = DT_OK;
+	return &o->base;
+}
+
+dt_res dt_output_socket_stats(const struct dt_output *base, struct dt_sender_stats *st)
+{
+	if (base == NULL || base->ops != &socket_ops || st == NULL)
+		return DT_ERR_INVALID;
+	struct socket_output *o = (struct socket_output *)(uintptr_t)base;
+	pthread_mutex_lock(&o->mu);
+	st->sent = o->sent;
+	st->dropped = o->dropped;
+	st->queued = o->count;
+	st->connects = o->connects;
+	st->connected = o->connected;
+	pthread_mutex_unlock(&o->mu);
+	return DT_OK;
+}
+
+void dt__socket_set_envelope(struct dt_output *base, const char *identity, const char *version)
+{
+	struct socket_output *o = (struct socket_output *)base;
+	if (identity != NULL)
+		o->identity = (struct dt_bytes){(const uint8_t *)identity, strlen(identity)};
+	if (version != NULL)
+		o->version = (struct dt_bytes){(const uint8_t *)version, strlen(version)};
+}
+
+dt_res dt__socket_send_message(struct dt_output *base, const struct dt_message *m)
+{
+	struct socket_output *o = (struct socket_output *)base;
+	size_t body = record_size(m);
+	if (body == 0) {
+		pthread_mutex_lock(&o->mu);
+		o->dropped++;
+		pthread_mutex_unlock(&o->mu);
+		return DT_ERR_TOO_BIG;
+	}
+	return enqueue(o, NULL, body, m, false);
+}
