@@ -55,6 +55,11 @@ dt_res dt__control_parse(const uint8_t *p, size_t n, struct dt_control *c);
 #define DT_CONTROL_FRAME_MAX 64
 size_t dt__control_build(uint8_t *out, uint32_t type, bool with_content_type);
 
+/* dt_reader_open() on an open descriptor (what it does for "-" with standard input): reads the START
+ * frame from fd. The reader does not own fd: dt_reader_close() leaves it open. res must not be NULL. The
+ * fuzzers feed their input this way. */
+struct dt_reader *dt__reader_open_fd(int fd, size_t max_frame_size, dt_res *res);
+
 static inline uint32_t dt__be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

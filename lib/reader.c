@@ -100,20 +100,14 @@ static dt_res next_frame(struct dt_reader *r, struct dt_frame *f)
 	return need(r, f->header + f->len);
 }
 
-struct dt_reader *dt_reader_open(const char *path, size_t max_frame_size, dt_res *res)
+struct dt_reader *dt__reader_open_fd(int fd, size_t max_frame_size, dt_res *res)
 {
-	dt_res dummy;
-	if (res == NULL)
-		res = &dummy;
-	if (path == NULL) {
-		*res = DT_ERR_INVALID;
-		return NULL;
-	}
 	struct dt_reader *r = calloc(1, sizeof(*r));
 	if (r == NULL) {
 		*res = DT_ERR_NOMEM;
 		return NULL;
 	}
+	r->fd = fd;
 	r->max_frame = max_frame_size ? max_frame_size : DT_DEFAULT_MAX_FRAME_SIZE;
 	r->cap = r->max_frame + 8 > READ_CHUNK ? r->max_frame + 8 : READ_CHUNK;
 	r->buf = malloc(r->cap);
@@ -121,19 +115,6 @@ struct dt_reader *dt_reader_open(const char *path, size_t max_frame_size, dt_res
 		free(r);
 		*res = DT_ERR_NOMEM;
 		return NULL;
-	}
-	if (strcmp(path, "-") == 0) {
-		r->fd = STDIN_FILENO;
-	} else {
-		r->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (r->fd < 0) {
-			int e = errno;
-			dt_reader_close(r);
-			errno = e;
-			*res = DT_ERR_IO;
-			return NULL;
-		}
-		r->own_fd = true;
 	}
 
 	struct dt_frame f;
@@ -160,6 +141,33 @@ struct dt_reader *dt_reader_open(const char *path, size_t max_frame_size, dt_res
 	return r;
 }
 
+struct dt_reader *dt_reader_open(const char *path, size_t max_frame_size, dt_res *res)
+{
+	dt_res dummy;
+	if (res == NULL)
+		res = &dummy;
+	if (path == NULL) {
+		*res = DT_ERR_INVALID;
+		return NULL;
+	}
+	if (strcmp(path, "-") == 0)
+		return dt__reader_open_fd(STDIN_FILENO, max_frame_size, res);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*res = DT_ERR_IO;
+		return NULL;
+	}
+	struct dt_reader *r = dt__reader_open_fd(fd, max_frame_size, res);
+	if (r == NULL) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	r->own_fd = true;
+	return r;
+}
+
 dt_res dt_reader_next(struct dt_reader *r, const uint8_t **data, size_t *len)
 {
 	for (;;) {
@@ -168,12 +176,15 @@ dt_res dt_reader_next(struct dt_reader *r, const uint8_t **data, size_t *len)
 		if (res != DT_OK)
 			return res;
 		if (f.kind == DT_FRAME_DATA) {
-			r->frames++;
 			if (f.len > r->max_frame) {
 				r->start += f.header;
 				res = skip(r, f.len);
-				return res == DT_OK ? DT_ERR_TOO_BIG : res;
+				if (res != DT_OK)
+					return res; /* cut short: not counted, as a frame within the limit is not */
+				r->frames++;
+				return DT_ERR_TOO_BIG;
 			}
+			r->frames++;
 			*data = r->buf + r->start + f.header;
 			*len = f.len;
 			r->start += f.header + f.len;
