@@ -234,7 +234,8 @@ dt_res dt_output_write(struct dt_output *o, const uint8_t *payload, size_t len);
 dt_res dt_output_flush(struct dt_output *o);
 
 /* Finishes the current file and opens the same path again (for log rotation: the old file, renamed
- * away, ends complete; the new one starts fresh). Standard output just flushes. */
+ * away, ends complete; the new one starts fresh). If the file has not been moved away, it only flushes:
+ * reopening in place would truncate it. Standard output just flushes. */
 dt_res dt_output_reopen(struct dt_output *o);
 
 /* Flushes, finishes the file (STOP for Frame Streams) and frees o. Returns the first error met. */

@@ -60,6 +60,9 @@ size_t dt__control_build(uint8_t *out, uint32_t type, bool with_content_type);
  * fuzzers feed their input this way. */
 struct dt_reader *dt__reader_open_fd(int fd, size_t max_frame_size, dt_res *res);
 
+/* The descriptor a writer writes to (still owned by the writer). */
+int dt__writer_fd(const struct dt_writer *w);
+
 static inline uint32_t dt__be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

@@ -1,6 +1,14 @@
 /* Output dispatch: every call goes through the output's operation table. */
 #include "output.h"
 
+#include <sys/stat.h>
+
+bool dt__output_not_moved(const char *path, int fd)
+{
+	struct stat a, b;
+	return stat(path, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 dt_res dt_output_write(struct dt_output *o, const uint8_t *payload, size_t len)
 {
 	return o->ops->write(o, payload, len);

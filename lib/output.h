@@ -16,4 +16,8 @@ struct dt_output {
 	const struct dt_output_ops *ops;
 };
 
+/* True if path still names the file open on fd: reopening it then would truncate what it holds, so a
+ * reopen that was not preceded by a rename only flushes. */
+bool dt__output_not_moved(const char *path, int fd);
+
 #endif

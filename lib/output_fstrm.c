@@ -1,6 +1,7 @@
 /* Frame Streams file output: payloads go to the file untouched, which is why writing runs at disk
  * speed. Reopening finishes the current file with STOP and starts the path afresh (logrotate renames
  * the file first, so nothing is lost and nothing is truncated). */
+#include "frame.h"
 #include "output.h"
 
 #include <stdlib.h>
@@ -28,6 +29,8 @@ static dt_res fstrm_flush(struct dt_output *base)
 static dt_res fstrm_reopen(struct dt_output *base)
 {
 	struct fstrm_output *o = (struct fstrm_output *)base;
+	if (o->w != NULL && dt__output_not_moved(o->path, dt__writer_fd(o->w)))
+		return dt_writer_flush(o->w);
 	dt_res res = dt_writer_close(o->w);
 	dt_res open_res;
 	/* a rotated file is a fresh file: never append a second START...STOP to an old one */

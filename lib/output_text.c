@@ -68,7 +68,7 @@ static dt_res text_reopen(struct dt_output *base)
 {
 	struct text_output *o = (struct text_output *)base;
 	dt_res res = text_flush(base);
-	if (o->path == NULL || res != DT_OK)
+	if (o->path == NULL || res != DT_OK || dt__output_not_moved(o->path, o->fd))
 		return res;
 	int fd = open_path(o->path, o->append);
 	if (fd < 0)

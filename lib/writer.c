@@ -32,6 +32,11 @@ static dt_res write_all(int fd, const uint8_t *p, size_t n)
 	return DT_OK;
 }
 
+int dt__writer_fd(const struct dt_writer *w)
+{
+	return w->fd;
+}
+
 dt_res dt_writer_flush(struct dt_writer *w)
 {
 	if (w->error != DT_OK)

@@ -133,6 +133,44 @@ START_TEST(oversize_frame_skipped)
 }
 END_TEST
 
+/* Reads path and returns how many data frames it holds, or -1 if it is not a complete file. */
+static int count_frames(const char *file)
+{
+	dt_res res;
+	struct dt_reader *r = dt_reader_open(file, 0, &res);
+	if (r == NULL)
+		return -1;
+	const uint8_t *p;
+	size_t n;
+	int frames = 0;
+	while ((res = dt_reader_next(r, &p, &n)) == DT_OK)
+		frames++;
+	dt_reader_close(r);
+	return res == DT_STOP ? frames : -1;
+}
+
+START_TEST(reopen_never_truncates)
+{
+	dt_res res;
+	struct dt_output *o = dt_output_fstrm_open(path, false, &res);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(dt_output_write(o, (const uint8_t *)"a", 1), DT_OK);
+	/* not moved away: reopening only flushes, the frame stays */
+	ck_assert_int_eq(dt_output_reopen(o), DT_OK);
+	ck_assert_int_eq(dt_output_write(o, (const uint8_t *)"b", 1), DT_OK);
+	/* moved away (logrotate): the old file is finished, the path starts afresh */
+	char moved[80];
+	snprintf(moved, sizeof(moved), "%s.1", path);
+	ck_assert_int_eq(rename(path, moved), 0);
+	ck_assert_int_eq(dt_output_reopen(o), DT_OK);
+	ck_assert_int_eq(dt_output_write(o, (const uint8_t *)"c", 1), DT_OK);
+	ck_assert_int_eq(dt_output_close(o), DT_OK);
+	ck_assert_int_eq(count_frames(moved), 2);
+	ck_assert_int_eq(count_frames(path), 1);
+	unlink(moved);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("reader");
@@ -141,6 +179,7 @@ int main(void)
 	tcase_add_test(tc, round_trip_1000);
 	tcase_add_test(tc, damaged_files);
 	tcase_add_test(tc, oversize_frame_skipped);
+	tcase_add_test(tc, reopen_never_truncates);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
