@@ -164,7 +164,8 @@ static dt_res sockaddr_bytes(const struct sockaddr *sa, int *family, struct dt_b
 	return DT_ERR_INVALID;
 }
 
-dt_res dt_message_set_query_address(struct dt_message *m, const struct sockaddr *sa, int protocol)
+/* Sets family, protocol, and one side's address and port from sa. */
+static dt_res set_side(struct dt_message *m, const struct sockaddr *sa, int protocol, bool query)
 {
 	int family;
 	struct dt_bytes addr;
@@ -175,27 +176,26 @@ dt_res dt_message_set_query_address(struct dt_message *m, const struct sockaddr 
 	m->has_socket_family = m->has_socket_protocol = true;
 	m->socket_family = family;
 	m->socket_protocol = protocol;
-	m->has_query_address = m->has_query_port = true;
-	m->query_address = addr;
-	m->query_port = port;
+	if (query) {
+		m->has_query_address = m->has_query_port = true;
+		m->query_address = addr;
+		m->query_port = port;
+	} else {
+		m->has_response_address = m->has_response_port = true;
+		m->response_address = addr;
+		m->response_port = port;
+	}
 	return DT_OK;
+}
+
+dt_res dt_message_set_query_address(struct dt_message *m, const struct sockaddr *sa, int protocol)
+{
+	return set_side(m, sa, protocol, true);
 }
 
 dt_res dt_message_set_response_address(struct dt_message *m, const struct sockaddr *sa, int protocol)
 {
-	int family;
-	struct dt_bytes addr;
-	uint32_t port;
-	dt_res res = sockaddr_bytes(sa, &family, &addr, &port);
-	if (res != DT_OK)
-		return res;
-	m->has_socket_family = m->has_socket_protocol = true;
-	m->socket_family = family;
-	m->socket_protocol = protocol;
-	m->has_response_address = m->has_response_port = true;
-	m->response_address = addr;
-	m->response_port = port;
-	return DT_OK;
+	return set_side(m, sa, protocol, false);
 }
 
 static struct timespec time_or_now(const struct timespec *ts)
