@@ -94,16 +94,22 @@ static const char usage_text[] =
 	"  TQ: TOOL_QUERY        TR: TOOL_RESPONSE\n"
 	"  UQ: UPDATE_QUERY      UR: UPDATE_RESPONSE\n";
 
+/* Every message is one line on stderr: "dnstap: " and the text (and a hint after usage errors). */
+static void vsay(const char *fmt, va_list ap, const char *tail)
+{
+	fputs("dnstap: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+}
+
 static void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 
 static void fail(int code, const char *fmt, ...)
 {
 	va_list ap;
-	fputs("dnstap: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap, "\n");
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(code);
 }
 
@@ -112,11 +118,9 @@ static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warn(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("dnstap: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap, "\n");
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -124,11 +128,9 @@ static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(pr
 static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("dnstap: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap, "\nTry 'dnstap --help' for more information.\n");
 	va_end(ap);
-	fputs("\nTry 'dnstap --help' for more information.\n", stderr);
 	exit(2);
 }
 
@@ -339,11 +341,9 @@ static void complain(struct run *r, const char *fmt, ...)
 	r->bad = true;
 	if (r->out != NULL)
 		dt_output_flush(r->out);
-	fputs("dnstap: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap, "\n");
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* A line about the listener's life (connections, rotation, the summary), shown as -v/--silent say. */
