@@ -459,3 +459,17 @@ send_queries() {
 	kdig -p "$port" +timeout=3 +retry=0 -E "$TMP/client.dnstap" "${args[@]}" >"$TMP/kdig.log" 2>&1 || true
 	count_type "$TMP/client.dnstap" TQ
 }
+
+# start_capture NAME ARG...: fstrm_capture writing $TMP/NAME.dnstap, listening as ARG says (-u PATH
+# or -a ADDR -p PORT); waits until it listens. Its pid in CAP_PID.
+start_capture() {
+	local name=$1
+	shift
+	spawn "$name" fstrm_capture -t "$CT" "$@" -w "$TMP/$name.dnstap"
+	CAP_PID=$SPAWNED
+	if [[ $1 == -u ]]; then
+		wait_until 10 alive_and "$CAP_PID" "$name" test -S "$2"
+	else
+		wait_until 10 alive_and "$CAP_PID" "$name" tcp_up "$2" "$4"
+	fi
+}

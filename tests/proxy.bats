@@ -101,20 +101,6 @@ dnsq() {
 	python3 "$DNSQ" "$@"
 }
 
-# start_capture NAME ARG...: fstrm_capture writing $TMP/NAME.dnstap, listening as ARG says (-u PATH
-# or -a ADDR -p PORT); waits until it listens. Its pid in CAP_PID.
-start_capture() {
-	local name=$1
-	shift
-	spawn "$name" fstrm_capture -t "$CT" "$@" -w "$TMP/$name.dnstap"
-	CAP_PID=$SPAWNED
-	if [[ $1 == -u ]]; then
-		wait_until 10 alive_and "$CAP_PID" "$name" test -S "$2"
-	else
-		wait_until 10 alive_and "$CAP_PID" "$name" tcp_up "$2" "$4"
-	fi
-}
-
 # capture_has PID FILE N: after a flush (SIGHUP), FILE holds at least N frames.
 capture_has() {
 	kill -HUP "$1" && (($(frames "$2") >= $3))

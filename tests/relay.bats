@@ -17,20 +17,6 @@ teardown() {
 	common_teardown
 }
 
-# start_capture NAME ARG...: fstrm_capture writing $TMP/NAME.dnstap, listening as ARG says (-u PATH or
-# -a ADDR -p PORT); its pid in CAP_PID.
-start_capture() {
-	local name=$1
-	shift
-	spawn "$name" fstrm_capture -t "$CT" "$@" -w "$TMP/$name.dnstap"
-	CAP_PID=$SPAWNED
-	if [[ $1 == -u ]]; then
-		wait_until 10 alive_and "$CAP_PID" "$name" test -S "$2"
-	else
-		wait_until 10 alive_and "$CAP_PID" "$name" tcp_up "$2" "$4"
-	fi
-}
-
 # connected_times N: our relay has logged at least N handshakes with the collector
 connected_times() {
 	(($(logged "dnstap: .*: connected to unix://") >= $1))
