@@ -314,6 +314,12 @@ dt_res dt_listener_add_unix(struct dt_listener *l, const char *path);
  * unresolvable address, DT_ERR_IO with errno (EADDRINUSE...), DT_ERR_NOMEM. */
 dt_res dt_listener_add_tcp(struct dt_listener *l, const char *host_port);
 
+/* Adopts fd, a socket already connected to a sender (inherited from inetd or a service manager, or one
+ * end of a socketpair), as a connection like an accepted one; its log lines begin with name. The fd is
+ * made non-blocking, belongs to the listener from now on (closed on any failure too) and counts against
+ * the connection limit. DT_ERR_IO with errno (EINVAL after dt_listener_shutdown()), DT_ERR_NOMEM. */
+dt_res dt_listener_add_connected(struct dt_listener *l, int fd, const char *name);
+
 /* Ends listening for shutdown: closes the listening sockets (and removes the unix socket files), then
  * reads what every connected sender has already sent (the bytes queued in the kernel at this moment; it
  * does not wait for more), hands those frames to the payload callback, and closes every connection,

@@ -507,28 +507,18 @@ static void format_addr(const struct sockaddr *sa, socklen_t len, char *out, siz
 	snprintf(out, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
-static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+/* Takes fd, a connected socket, as a new connection whose log lines begin with name. */
+static dt_res conn_new(struct dt_listener *l, evutil_socket_t fd, const char *name)
 {
-	(void)evl;
-	struct sock *s = arg;
-	struct dt_listener *l = s->l;
-	uint64_t id = ++l->stats.connections;
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		say(l, LOG_ERR, "%s: connection %llu: out of memory; closed", s->name, (unsigned long long)id);
+		say(l, LOG_ERR, "%s: out of memory; closed", name);
 		evutil_closesocket(fd);
-		return;
+		return DT_ERR_NOMEM;
 	}
 	c->l = l;
 	c->fd = fd;
-	if (sa->sa_family == AF_UNIX) {
-		snprintf(c->name, sizeof(c->name), "%s: connection %llu", s->name, (unsigned long long)id);
-	} else {
-		char peer[80]; /* "[v6 address%scope]:port" */
-		format_addr(sa, (socklen_t)salen, peer, sizeof(peer));
-		snprintf(c->name, sizeof(c->name), "%s: connection %llu from %s", s->name, (unsigned long long)id,
-			 peer);
-	}
+	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->next = l->conns;
 	if (l->conns != NULL)
 		l->conns->prev = c;
@@ -540,22 +530,57 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	c->rd = event_new(l->base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	if (c->in == NULL || c->rd == NULL || event_add(c->rd, NULL) != 0) {
 		conn_fail(c, "out of memory");
-		return;
+		return DT_ERR_NOMEM;
 	}
 	if (l->timeout != NULL) {
 		c->timer = evtimer_new(l->base, on_timeout, c);
 		if (c->timer == NULL || evtimer_add(c->timer, l->timeout) != 0) {
 			conn_fail(c, "out of memory");
-			return;
+			return DT_ERR_NOMEM;
 		}
 	}
 	say(l, LOG_INFO, "%s: accepted", c->name);
-	if (l->n_conns >= l->max_conns) {
+	if (l->n_conns >= l->max_conns && !l->at_limit) {
 		say(l, LOG_WARNING, "limit of %u connections reached (--max-connections): new senders wait until one closes",
 		    l->max_conns);
 		l->at_limit = true;
 		set_accepting(l);
 	}
+	return DT_OK;
+}
+
+static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	(void)evl;
+	struct sock *s = arg;
+	struct dt_listener *l = s->l;
+	uint64_t id = ++l->stats.connections;
+	char name[NAME_MAX_LEN];
+	if (sa->sa_family == AF_UNIX) {
+		snprintf(name, sizeof(name), "%s: connection %llu", s->name, (unsigned long long)id);
+	} else {
+		char peer[80]; /* "[v6 address%scope]:port" */
+		format_addr(sa, (socklen_t)salen, peer, sizeof(peer));
+		snprintf(name, sizeof(name), "%s: connection %llu from %s", s->name, (unsigned long long)id, peer);
+	}
+	conn_new(l, fd, name);
+}
+
+dt_res dt_listener_add_connected(struct dt_listener *l, int fd, const char *name)
+{
+	if (l->shut_down) {
+		close(fd);
+		errno = EINVAL;
+		return DT_ERR_IO;
+	}
+	if (evutil_make_socket_nonblocking(fd) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return DT_ERR_IO;
+	}
+	l->stats.connections++;
+	return conn_new(l, fd, name);
 }
 
 /* ==== Listening sockets ==== */
