@@ -592,6 +592,8 @@ static void attempt_failed(struct socket_output *o, int err, dt_res res, const c
 	if (o->down_since == 0)
 		o->down_since = now_ms();
 	if (o->opt.blocking && !o->open_done) {
+		if (why != NULL) /* more than errno can say: a resolver's message, a collector that hung up */
+			say(o, "cannot connect to %s: %s", o->spec, why);
 		open_result(o, res, err);
 		return;
 	}

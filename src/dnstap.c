@@ -16,8 +16,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -129,7 +131,7 @@ static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsay(fmt, ap, "\nTry 'dnstap --help' for more information.\n");
+	vsay(fmt, ap, " (see dnstap --help)\n");
 	va_end(ap);
 	exit(2);
 }
@@ -138,6 +140,8 @@ static void list_add(struct list *l, const char *flag, const char *v)
 {
 	if (l->n == MAX_LIST)
 		usage_error("too many -%s flags (at most %d)", flag, MAX_LIST);
+	if (v[0] == '\0')
+		usage_error("-%s needs a name, not an empty string", flag);
 	l->v[l->n++] = v;
 }
 
@@ -275,6 +279,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 			list_add(&a->unix_out, flag, value);
 		else if (strcmp(flag, "T") == 0)
 			list_add(&a->tcp_out, flag, value);
+		else if (strcmp(flag, "w") == 0 && value[0] == '\0')
+			usage_error("-w needs a file name, not an empty string");
 		else if (strcmp(flag, "w") == 0)
 			a->write = value;
 		else if (strcmp(flag, "t") == 0) {
@@ -309,6 +315,7 @@ struct run {
 	const char *out_name;
 	bool bad;       /* some input or frame was bad: exit 1 at the end */
 	bool reader_gone; /* standard output's reader went away: stop quietly */
+	bool rotate_held; /* a rotation failed: --max-size tries again at the next tick, not every frame */
 
 	/* The output file, for SIGHUP and rotation. */
 	bool text, to_stdout;
@@ -368,7 +375,7 @@ static void output_failed(struct run *r, dt_res res);
  * big (a file always takes at least one frame). Text files are measured by the timer instead. */
 static void rotate_for_size(struct run *r, size_t n)
 {
-	if (r->args.max_size != 0 && !r->text && r->file_frames > 0 &&
+	if (r->args.max_size != 0 && !r->text && r->file_frames > 0 && !r->rotate_held &&
 	    r->size + 4 + n + FILE_STOP_SIZE > r->args.max_size)
 		rotate(r, "size");
 }
@@ -377,6 +384,8 @@ static void rotate_for_size(struct run *r, size_t n)
 static bool deliver(struct run *r, const char *input, uint64_t frame, const uint8_t *p, size_t n)
 {
 	rotate_for_size(r, n);
+	if (r->broken)
+		return false;
 	dt_res res = dt_output_write(r->out, p, n);
 	r->size += 4 + n;
 	r->file_frames++;
@@ -499,8 +508,13 @@ static bool next_name(struct run *r, char *out, size_t size)
 	return false;
 }
 
+/* Set once the relay's own log has said something: its reason for a failed first connection (a name
+ * that does not resolve, say) is more precise than the errno open returns. */
+static bool relay_spoke;
+
 static void relay_log(void *ctx, const char *msg)
 {
+	relay_spoke = true;
 	fprintf(stderr, "dnstap: %s: %s\n", (const char *)ctx, msg);
 }
 
@@ -520,9 +534,15 @@ static bool open_relay(struct run *r)
 	so.log_ctx = (void *)(uintptr_t)r->out_name;
 	snprintf(spec, sizeof(spec), "%s%s", a->unix_out.n > 0 ? "unix://" : "tcp://", r->out_name);
 	r->out = dt_output_socket_open(spec, &so, &res);
-	if (r->out == NULL)
+	if (r->out != NULL || relay_spoke)
+		return r->out != NULL;
+	if (res == DT_ERR_INVALID && a->unix_out.n > 0 && strlen(r->out_name) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		warn("%s: %s", r->out_name, strerror(ENAMETOOLONG));
+	else if (res == DT_ERR_INVALID && a->unix_out.n == 0)
+		warn("%s: bad address (want HOST:PORT or [IPv6]:PORT)", r->out_name);
+	else
 		warn("%s: %s", r->out_name, res == DT_ERR_IO ? strerror(errno) : dt_strerror(res));
-	return r->out != NULL;
+	return false;
 }
 
 static bool open_output(struct run *r)
@@ -607,15 +627,26 @@ static bool rotate(struct run *r, const char *why)
 	}
 	struct dt_output *o = open_file(r, path, &res);
 	if (o == NULL) {
-		warn("%s: %s; still writing %s", path, res == DT_ERR_IO ? strerror(errno) : dt_strerror(res), r->path);
+		int e = errno;
+		unlink(path); /* next_name() found nothing there: whatever is there now is this failed start */
+		warn("%s: %s; still writing %s", path, res == DT_ERR_IO ? strerror(e) : dt_strerror(res), r->path);
+		r->rotate_held = true;
 		return false;
 	}
+	r->rotate_held = false;
 	res = dt_output_close(r->out);
-	r->out = o;
 	if (res != DT_OK) {
-		warn("%s: write error: %s", r->path, res == DT_ERR_IO ? strerror(errno) : dt_strerror(res));
-		r->bad = true;
+		/* the file being finished could not take its last frames: the disk is full or failing, and
+		 * the next file would fare no better. Stop, as an output without rotation does. */
+		int e = errno;
+		dt_output_close(o);
+		unlink(path);
+		r->out = NULL;
+		errno = e;
+		output_failed(r, res); /* names r->path, the file that failed */
+		return false;
 	}
+	r->out = o;
 	note(r, LOG_INFO, "%s: finished (%s), %llu frame%s; now writing %s", r->path, why,
 	     (unsigned long long)r->file_frames, r->file_frames == 1 ? "" : "s", path);
 	memcpy(r->path, path, sizeof(path));
@@ -667,6 +698,10 @@ static void on_payload(void *arg, const uint8_t *p, size_t n, const char *peer, 
 		return;
 	}
 	rotate_for_size(r, n);
+	if (r->broken) {
+		r->lost++;
+		return;
+	}
 	dt_res res = dt_output_write(r->out, p, n);
 	if (res == DT_ERR_IO) {
 		r->lost++;
@@ -719,7 +754,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	flush_and_measure(arg);
+	struct run *r = arg;
+	r->rotate_held = false;
+	flush_and_measure(r);
 }
 
 /* Arms the --split timer for the next multiple of the interval (so --split 3600 turns files over on

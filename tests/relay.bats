@@ -88,7 +88,7 @@ capture_has() { # PID FILE N
 	[ "$output" = "dnstap: 127.0.0.1:$FREE_PORT: Connection refused" ]
 	run "$DNSTAP" -r "$TESTDATA/kdig.dnstap" -T "nonsense"
 	[ "$status" -eq 1 ]
-	[ "$output" = "dnstap: nonsense: invalid argument" ]
+	[ "$output" = "dnstap: nonsense: bad address (want HOST:PORT or [IPv6]:PORT)" ]
 }
 
 @test "relay: a collector that never sends FINISH: exit 1 within the timeout, saying so" {
