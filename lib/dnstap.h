@@ -238,6 +238,12 @@ dt_res dt_output_flush(struct dt_output *o);
  * reopening in place would truncate it. Standard output just flushes. */
 dt_res dt_output_reopen(struct dt_output *o);
 
+/* How many payloads a Frame Streams file output has handed to the kernel whole since it was opened
+ * (reopens included), counted exactly also after a write error: a disk that fills in the middle of a
+ * batch keeps the frames before the cut, and they count. So the payloads given to dt_output_write()
+ * minus this number are the ones the file lacks. UINT64_MAX for outputs that cannot tell (text, sockets). */
+uint64_t dt_output_frames_written(const struct dt_output *o);
+
 /* Flushes, finishes the file (STOP for Frame Streams) and frees o. Returns the first error met. */
 dt_res dt_output_close(struct dt_output *o);
 

@@ -63,6 +63,9 @@ struct dt_reader *dt__reader_open_fd(int fd, size_t max_frame_size, dt_res *res)
 /* The descriptor a writer writes to (still owned by the writer). */
 int dt__writer_fd(const struct dt_writer *w);
 
+/* Data frames the kernel has taken whole from this writer (see dt_output_frames_written()). */
+uint64_t dt__writer_frames_written(const struct dt_writer *w);
+
 static inline uint32_t dt__be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

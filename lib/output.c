@@ -24,6 +24,11 @@ dt_res dt_output_reopen(struct dt_output *o)
 	return o->ops->reopen(o);
 }
 
+uint64_t dt_output_frames_written(const struct dt_output *o)
+{
+	return o != NULL && o->ops->frames_written != NULL ? o->ops->frames_written(o) : UINT64_MAX;
+}
+
 dt_res dt_output_close(struct dt_output *o)
 {
 	return o == NULL ? DT_OK : o->ops->close(o);

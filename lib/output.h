@@ -10,6 +10,7 @@ struct dt_output_ops {
 	dt_res (*flush)(struct dt_output *o);
 	dt_res (*reopen)(struct dt_output *o);
 	dt_res (*close)(struct dt_output *o); /* also frees o */
+	uint64_t (*frames_written)(const struct dt_output *o); /* NULL: cannot tell */
 };
 
 struct dt_output {

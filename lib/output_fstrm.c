@@ -12,6 +12,7 @@ struct fstrm_output {
 	char *path;
 	bool append;
 	struct dt_writer *w;
+	uint64_t written_before; /* frames written by the writers before the last reopen */
 };
 
 static dt_res fstrm_write(struct dt_output *base, const uint8_t *payload, size_t len)
@@ -31,6 +32,10 @@ static dt_res fstrm_reopen(struct dt_output *base)
 	struct fstrm_output *o = (struct fstrm_output *)base;
 	if (o->w != NULL && dt__output_not_moved(o->path, dt__writer_fd(o->w)))
 		return dt_writer_flush(o->w);
+	if (o->w != NULL) {
+		dt_writer_flush(o->w); /* closing flushes too, but count what that writes first */
+		o->written_before += dt__writer_frames_written(o->w);
+	}
 	dt_res res = dt_writer_close(o->w);
 	dt_res open_res;
 	/* a rotated file is a fresh file: never append a second START...STOP to an old one */
@@ -47,11 +52,18 @@ static dt_res fstrm_close(struct dt_output *base)
 	return res;
 }
 
+static uint64_t fstrm_frames_written(const struct dt_output *base)
+{
+	const struct fstrm_output *o = (const struct fstrm_output *)base;
+	return o->written_before + (o->w != NULL ? dt__writer_frames_written(o->w) : 0);
+}
+
 static const struct dt_output_ops fstrm_ops = {
 	.write = fstrm_write,
 	.flush = fstrm_flush,
 	.reopen = fstrm_reopen,
 	.close = fstrm_close,
+	.frames_written = fstrm_frames_written,
 };
 
 struct dt_output *dt_output_fstrm_open(const char *path, bool append, dt_res *res)

@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define WRITE_BATCH (256 * 1024)
@@ -13,23 +16,42 @@
 struct dt_writer {
 	int fd;
 	dt_res error; /* first write error; the writer stops writing after it */
+	uint64_t written;  /* data frames the kernel has taken whole */
+	uint64_t buffered; /* data frames in buf: buf holds whole frames only */
 	size_t len;
 	uint8_t buf[WRITE_BATCH];
 };
 
-static dt_res write_all(int fd, const uint8_t *p, size_t n)
+/* Writes n bytes; *done says how many the kernel took, also on failure. */
+static dt_res write_all(int fd, const uint8_t *p, size_t n, size_t *done)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
+	*done = 0;
+	while (*done < n) {
+		ssize_t w = write(fd, p + *done, n - *done);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			return DT_ERR_IO;
 		}
-		p += w;
-		n -= (size_t)w;
+		*done += (size_t)w;
 	}
 	return DT_OK;
+}
+
+/* The data frames wholly inside the first n bytes of buf (which starts at a frame boundary). */
+static uint64_t whole_frames(const uint8_t *buf, size_t n)
+{
+	uint64_t frames = 0;
+	size_t at = 0;
+	while (n - at >= 4) {
+		uint32_t len = dt__be32(buf + at);
+		size_t size = len != 0 ? 4 + (size_t)len : n - at >= 8 ? 8 + (size_t)dt__be32(buf + at + 4) : SIZE_MAX;
+		if (size > n - at)
+			break;
+		frames += len != 0;
+		at += size;
+	}
+	return frames;
 }
 
 int dt__writer_fd(const struct dt_writer *w)
@@ -42,10 +64,19 @@ dt_res dt_writer_flush(struct dt_writer *w)
 	if (w->error != DT_OK)
 		return w->error;
 	if (w->len > 0) {
-		w->error = write_all(w->fd, w->buf, w->len);
+		size_t done;
+		w->error = write_all(w->fd, w->buf, w->len, &done);
+		/* after a failure, count what made it out whole: the caller can then say exactly what is lost */
+		w->written += w->error == DT_OK ? w->buffered : whole_frames(w->buf, done);
+		w->buffered = 0;
 		w->len = 0;
 	}
 	return w->error;
+}
+
+uint64_t dt__writer_frames_written(const struct dt_writer *w)
+{
+	return w->written;
 }
 
 static dt_res put(struct dt_writer *w, const uint8_t *p, size_t n)
@@ -55,7 +86,8 @@ static dt_res put(struct dt_writer *w, const uint8_t *p, size_t n)
 	if (n > sizeof(w->buf) - w->len && dt_writer_flush(w) != DT_OK)
 		return w->error;
 	if (n > sizeof(w->buf)) {
-		w->error = write_all(w->fd, p, n);
+		size_t done;
+		w->error = write_all(w->fd, p, n, &done);
 		return w->error;
 	}
 	memcpy(w->buf + w->len, p, n);
@@ -75,6 +107,7 @@ struct dt_writer *dt_writer_open(const char *path, bool append, dt_res *res)
 	}
 	w->len = 0;
 	w->error = DT_OK;
+	w->written = w->buffered = 0;
 	w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
 	if (w->fd < 0) {
 		int e = errno;
@@ -102,16 +135,38 @@ dt_res dt_writer_write(struct dt_writer *w, const uint8_t *payload, size_t len)
 {
 	if (len == 0 || len > UINT32_MAX)
 		return DT_ERR_INVALID; /* a zero length would read as a control frame escape */
-	uint8_t prefix[4];
-	dt__put_be32(prefix, (uint32_t)len);
-	if (4 + len <= sizeof(w->buf) - w->len) {
-		memcpy(w->buf + w->len, prefix, 4);
+	if (w->error != DT_OK)
+		return w->error;
+	if (4 + len > sizeof(w->buf) - w->len && dt_writer_flush(w) != DT_OK)
+		return w->error;
+	if (4 + len <= sizeof(w->buf)) {
+		dt__put_be32(w->buf + w->len, (uint32_t)len);
 		memcpy(w->buf + w->len + 4, payload, len);
 		w->len += 4 + len;
-		return w->error;
+		w->buffered++;
+		return DT_OK;
 	}
-	dt_res res = put(w, prefix, 4);
-	return res == DT_OK ? put(w, payload, len) : res;
+	/* larger than the whole buffer: straight to the kernel, prefix and payload together */
+	uint8_t prefix[4];
+	dt__put_be32(prefix, (uint32_t)len);
+	struct iovec iov[2] = {{prefix, 4}, {(void *)(uintptr_t)payload, len}};
+	size_t total = 4 + len, done = 0;
+	while (done < total) {
+		ssize_t n = writev(w->fd, iov, 2);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return w->error = DT_ERR_IO;
+		done += (size_t)n;
+		for (int i = 0; i < 2; i++) {
+			size_t step = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + step;
+			iov[i].iov_len -= step;
+			n -= (ssize_t)step;
+		}
+	}
+	w->written++;
+	return DT_OK;
 }
 
 dt_res dt_writer_close(struct dt_writer *w)

@@ -334,7 +334,8 @@ struct run {
 	bool soon_pending;
 	bool ran;      /* the loop ran: a summary is due */
 	bool broken;   /* the output failed: stop */
-	uint64_t lost; /* payloads that arrived after the output failed */
+	uint64_t lost;       /* payloads received that the output lacks: it failed */
+	uint64_t out_frames; /* payloads handed to the current output */
 	int log_level; /* syslog priority of the least urgent line shown */
 };
 
@@ -591,6 +592,14 @@ static bool open_output(struct run *r)
 /* The output cannot take more: stop (quietly if it was standard output's reader that went away). */
 static void output_failed(struct run *r, dt_res res)
 {
+	if (!r->broken && r->out != NULL) {
+		/* a Frame Streams file knows which of its frames made it out whole; for text, the frame that
+		 * met the error is the one counted (what was pending with it may be cut too) */
+		int e = errno;
+		uint64_t written = dt_output_frames_written(r->out);
+		r->lost += written <= r->out_frames ? r->out_frames - written : 1;
+		errno = e;
+	}
 	if (!r->broken) {
 		if (res == DT_ERR_IO && errno == EPIPE) {
 			r->reader_gone = true;
@@ -634,19 +643,26 @@ static bool rotate(struct run *r, const char *why)
 		return false;
 	}
 	r->rotate_held = false;
-	res = dt_output_close(r->out);
+	/* the last batch first, so that a failure meets (and counts) it while it is still the output */
+	res = dt_output_flush(r->out);
+	if (res == DT_OK) {
+		res = dt_output_close(r->out);
+		r->out = NULL;
+	}
 	if (res != DT_OK) {
 		/* the file being finished could not take its last frames: the disk is full or failing, and
 		 * the next file would fare no better. Stop, as an output without rotation does. */
 		int e = errno;
 		dt_output_close(o);
 		unlink(path);
-		r->out = NULL;
 		errno = e;
 		output_failed(r, res); /* names r->path, the file that failed */
+		dt_output_close(r->out);
+		r->out = NULL;
 		return false;
 	}
 	r->out = o;
+	r->out_frames = 0;
 	note(r, LOG_INFO, "%s: finished (%s), %llu frame%s; now writing %s", r->path, why,
 	     (unsigned long long)r->file_frames, r->file_frames == 1 ? "" : "s", path);
 	memcpy(r->path, path, sizeof(path));
@@ -702,9 +718,9 @@ static void on_payload(void *arg, const uint8_t *p, size_t n, const char *peer, 
 		r->lost++;
 		return;
 	}
+	r->out_frames++;
 	dt_res res = dt_output_write(r->out, p, n);
 	if (res == DT_ERR_IO) {
-		r->lost++;
 		output_failed(r, res);
 		return;
 	}
