@@ -949,6 +949,10 @@ int main(int argc, char **argv)
 		fail(1, "Error: give at most one -U or -T.");
 	if ((a->split != 0 || a->max_size != 0) && (a->write == NULL || strcmp(a->write, "-") == 0))
 		fail(1, "--split and --max-size need -w FILE");
+	if (a->verbose && a->silent)
+		usage_error("-v and --silent contradict each other");
+	if (a->unix_out.n + a->tcp_out.n > 0 && (a->quiet || a->yaml || a->json || a->write != NULL))
+		warn("-q, -y, -j and -w are ignored with -U/-T: frames are relayed as they are");
 
 	/* a vanished reader of standard output shows up as EPIPE, handled where we write */
 	signal(SIGPIPE, SIG_IGN);
