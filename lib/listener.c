@@ -62,6 +62,7 @@ struct conn {
 	uint64_t frames; /* data frames delivered */
 	uint64_t bytes;  /* their payload bytes */
 	uint64_t skip;   /* bytes of an oversize frame still to discard */
+	uint64_t skip_size; /* that frame's whole size, header included */
 	struct conn *prev, *next;
 	char name[NAME_MAX_LEN];
 };
@@ -83,6 +84,7 @@ struct dt_listener {
 	struct conn *conns;
 	unsigned n_conns;
 	bool at_limit;       /* stopped accepting: max_conns reached */
+	bool limit_said;     /* the limit was logged, and connections have not fallen well below it since */
 	bool backing_off;    /* stopped accepting: accept() failed (out of descriptors) */
 	bool shut_down;
 	struct event *retry; /* ends the backing off */
@@ -177,10 +179,14 @@ static void conn_free(struct conn *c)
 	l->stats.open = l->n_conns;
 	if (l->at_limit && l->n_conns < l->max_conns) {
 		l->at_limit = false;
-		if (!l->shut_down) {
-			say(l, LOG_INFO, "accepting connections again (%u open)", l->n_conns);
+		if (!l->shut_down)
 			set_accepting(l);
-		}
+	}
+	/* Senders waiting in the backlog take each freed place at once, so the count touches the limit
+	 * again and again: one line when it is first reached, one when the crowd has thinned out. */
+	if (l->limit_said && (uint64_t)l->n_conns * 4 <= (uint64_t)l->max_conns * 3 && !l->shut_down) {
+		l->limit_said = false;
+		say(l, LOG_INFO, "%u connection%s open, well below the limit again", l->n_conns, l->n_conns == 1 ? "" : "s");
 	}
 }
 
@@ -405,7 +411,7 @@ static bool conn_input(struct conn *c)
 			l->stats.skipped++;
 			say(l, LOG_WARNING, "%s: frame %llu: data frame of %lu bytes is over the limit of %zu bytes; skipped",
 			    c->name, (unsigned long long)c->seen, (unsigned long)f.len, l->max_frame);
-			c->skip = (uint64_t)f.header + f.len;
+			c->skip = c->skip_size = (uint64_t)f.header + f.len;
 			continue;
 		}
 		size_t size = f.header + f.len;
@@ -426,7 +432,7 @@ static void conn_eof(struct conn *c)
 	size_t pending = evbuffer_get_length(c->in);
 	if (pending > 0 || c->skip > 0)
 		conn_fail(c, "connection lost in the middle of a frame (%zu bytes of it received)",
-			  pending > 0 ? pending : (size_t)c->skip);
+			  pending > 0 ? pending : (size_t)(c->skip_size - c->skip));
 	else if (c->state != ST_DATA)
 		conn_end(c, "by the sender before the handshake completed");
 	else
@@ -541,8 +547,11 @@ static dt_res conn_new(struct dt_listener *l, evutil_socket_t fd, const char *na
 	}
 	say(l, LOG_INFO, "%s: accepted", c->name);
 	if (l->n_conns >= l->max_conns && !l->at_limit) {
-		say(l, LOG_WARNING, "limit of %u connections reached (--max-connections): new senders wait until one closes",
-		    l->max_conns);
+		if (!l->limit_said)
+			say(l, LOG_WARNING,
+			    "limit of %u connections reached (--max-connections): new senders wait until one closes",
+			    l->max_conns);
+		l->limit_said = true;
 		l->at_limit = true;
 		set_accepting(l);
 	}
@@ -850,7 +859,7 @@ static void conn_drain(struct conn *c)
 	size_t pending = evbuffer_get_length(c->in);
 	if (pending > 0 || c->skip > 0)
 		conn_fail(c, "shutting down in the middle of a frame (%zu bytes of it received)",
-			  pending > 0 ? pending : (size_t)c->skip);
+			  pending > 0 ? pending : (size_t)(c->skip_size - c->skip));
 	else
 		conn_end(c, "shutting down");
 }
