@@ -338,6 +338,8 @@ static bool garbage(struct conn *c, const uint8_t *head, size_t n)
 	char hex[3 * 8 + 1] = "";
 	for (size_t i = 0, at = 0; i < n && i < 8; i++)
 		at += (size_t)snprintf(hex + at, sizeof(hex) - at, "%s%02x", i ? " " : "", head[i]);
+	if (c->state == ST_WAIT_START)
+		return conn_fail(c, "handshake error: expected START after ACCEPT, got bytes %s", hex);
 	return conn_fail(c, "not a Frame Streams sender (got %s instead of READY or START)", hex);
 }
 
