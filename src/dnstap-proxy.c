@@ -9,6 +9,8 @@
 #define _GNU_SOURCE /* recvmmsg, sendmmsg (Linux, the BSDs) */
 #include "config.h"
 
+#include "proxy_wire.h"
+
 #include <dnstap.h>
 
 #include <arpa/inet.h>
@@ -34,7 +36,6 @@
 #define MAX_LISTEN 16
 #define N_UPSOCK 4          /* upstream UDP sockets (source ports) in use at once */
 #define NSLOTS 65536        /* UDP queries in flight: one per proxy-chosen ID */
-#define QKEEP (12 + 255 + 4) /* header and question: enough to match an answer and to build SERVFAIL */
 #define BATCH 64            /* datagrams per recvmmsg/sendmmsg */
 #define ROUNDS 4            /* batches read per wake-up, so one busy socket cannot starve the others */
 #define MAX_UDP_QUERY 4096  /* a longer UDP query (none is, in practice) is dropped */
@@ -248,7 +249,7 @@ struct slot {
 	union addr client;
 	struct timespec t_query, t_fwd;
 	uint64_t deadline;
-	uint8_t q[QKEEP];
+	uint8_t q[DNS_QKEEP];
 };
 
 struct tcp_query;
@@ -334,17 +335,7 @@ static void tap_client(struct proxy *p, int type, const struct sockaddr *client,
 		       const struct timespec *tq, const struct timespec *tr, const uint8_t *wire, size_t len)
 {
 	struct dt_message m;
-	dt_message_init(&m, type);
-	dt_message_set_query_time(&m, tq);
-	if (tr != NULL)
-		dt_message_set_response_time(&m, tr);
-	dt_message_set_query_address(&m, client, proto);
-	if (dt_tap_full(p->tap)) {
-		if (type == DT_CLIENT_QUERY)
-			dt_message_set_query_message(&m, wire, len);
-		else
-			dt_message_set_response_message(&m, wire, len);
-	}
+	tap_client_message(&m, type, client, proto, tq, tr, dt_tap_full(p->tap), wire, len);
 	dt_tap_send(p->tap, &m);
 }
 
@@ -353,18 +344,7 @@ static void tap_forwarder(struct proxy *p, int type, const struct sockaddr *loca
 			  const struct timespec *tq, const struct timespec *tr, const uint8_t *wire, size_t len)
 {
 	struct dt_message m;
-	dt_message_init(&m, type);
-	dt_message_set_query_time(&m, tq);
-	if (tr != NULL)
-		dt_message_set_response_time(&m, tr);
-	dt_message_set_query_address(&m, local, proto);
-	dt_message_set_response_address(&m, &p->upstream.sa, proto);
-	if (dt_tap_full(p->tap)) {
-		if (type == DT_FORWARDER_QUERY)
-			dt_message_set_query_message(&m, wire, len);
-		else
-			dt_message_set_response_message(&m, wire, len);
-	}
+	tap_forwarder_message(&m, type, local, &p->upstream.sa, proto, tq, tr, dt_tap_full(p->tap), wire, len);
 	dt_tap_send(p->tap, &m);
 }
 
@@ -372,64 +352,6 @@ static void tap_log(void *ctx, const char *msg)
 {
 	(void)ctx;
 	fprintf(stderr, PROG ": dnstap: %s\n", msg);
-}
-
-/* ==== DNS bits ==== */
-
-/* Length of header + first question, or the header alone if the question does not parse. */
-static size_t question_end(const uint8_t *q, size_t len)
-{
-	if (len < 12 || (q[4] == 0 && q[5] == 0))
-		return 12;
-	size_t i = 12;
-	while (i < len) {
-		uint8_t l = q[i];
-		if (l == 0) {
-			i++;
-			break;
-		}
-		if ((l & 0xc0) == 0xc0) {
-			i += 2;
-			break;
-		}
-		if (l & 0xc0)
-			return 12;
-		i += 1 + l;
-	}
-	i += 4;
-	return i <= len && i <= QKEEP ? i : 12;
-}
-
-static bool same_question(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	if (alen <= 12)
-		return true; /* nothing to compare with */
-	if (blen < alen || a[4] != b[4] || a[5] != b[5])
-		return false;
-	for (size_t i = 12; i < alen; i++) {
-		uint8_t x = a[i], y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x += 32;
-		if (y >= 'A' && y <= 'Z')
-			y += 32;
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
-/* SERVFAIL for the query whose header and question are q[0..qlen). out needs qlen bytes. */
-static size_t servfail(uint8_t *out, const uint8_t *q, size_t qlen, uint16_t id)
-{
-	memcpy(out, q, qlen);
-	out[0] = (uint8_t)(id >> 8);
-	out[1] = (uint8_t)id;
-	out[2] = (uint8_t)(0x80 | (q[2] & 0x79)); /* QR, keep opcode and RD */
-	out[3] = (uint8_t)((q[3] & 0x10) | 2);    /* keep CD; RCODE SERVFAIL */
-	out[4] = 0;
-	out[5] = qlen > 12 ? 1 : 0;
-	memset(out + 6, 0, 6);
-	return qlen;
 }
 
 /* ==== UDP ==== */
@@ -468,8 +390,8 @@ static void slot_release(struct proxy *p, int32_t id)
 static void udp_reply_servfail(struct proxy *p, struct endpoint *ep, const uint8_t *q, size_t qlen, uint16_t id,
 			       const struct sockaddr *client, socklen_t client_len, const struct timespec *tq)
 {
-	uint8_t out[QKEEP];
-	size_t n = servfail(out, q, qlen, id);
+	uint8_t out[DNS_QKEEP];
+	size_t n = dns_servfail(out, q, qlen, id);
 	if (sendto(ep->udp_fd, out, n, 0, client, client_len) < 0)
 		return;
 	if (p->tap != NULL) {
@@ -481,13 +403,13 @@ static void udp_reply_servfail(struct proxy *p, struct endpoint *ep, const uint8
 static void udp_query(struct proxy *p, struct endpoint *ep, uint8_t *q, size_t len, const union addr *from,
 		      socklen_t from_len)
 {
-	if (len < 12 || (q[2] & 0x80))
-		return; /* not a query */
+	if (!dns_is_query(q, len))
+		return;
 	struct timespec tq = wall();
 	if (p->tap != NULL)
 		tap_client(p, DT_CLIENT_QUERY, &from->sa, DT_UDP, &tq, NULL, q, len);
-	uint16_t client_id = (uint16_t)(q[0] << 8 | q[1]);
-	size_t qlen = question_end(q, len);
+	uint16_t client_id = dns_id(q);
+	size_t qlen = dns_question_end(q, len);
 	if (p->n_free == 0) {
 		udp_reply_servfail(p, ep, q, qlen, client_id, &from->sa, from_len, &tq);
 		return;
@@ -505,8 +427,7 @@ static void udp_query(struct proxy *p, struct endpoint *ep, uint8_t *q, size_t l
 	memcpy(s->q, q, qlen);
 
 	/* the upstream sees our ID: clients may reuse each other's */
-	q[0] = (uint8_t)(id >> 8);
-	q[1] = (uint8_t)id;
+	dns_set_id(q, (uint16_t)id);
 	struct tx *t = &p->up_tx[s->up];
 	t->iov[t->n] = (struct iovec){.iov_base = q, .iov_len = len};
 	t->id[t->n++] = id;
@@ -546,11 +467,11 @@ static void flush_upstream(struct proxy *p)
 
 static void udp_answer(struct proxy *p, unsigned up, uint8_t *r, size_t len)
 {
-	if (len < 12 || !(r[2] & 0x80))
+	if (!dns_is_answer(r, len))
 		return;
-	int32_t id = r[0] << 8 | r[1];
+	int32_t id = dns_id(r);
 	struct slot *s = &p->slots[id];
-	if (!s->used || s->up != up || !same_question(s->q, s->qlen, r, len))
+	if (!s->used || s->up != up || !dns_same_question(s->q, s->qlen, r, len))
 		return; /* late (timed out) or foreign */
 	fifo_remove(p, id);
 	s->used = false; /* a duplicate answer finds nothing; the slot is free again after the send */
@@ -558,8 +479,7 @@ static void udp_answer(struct proxy *p, unsigned up, uint8_t *r, size_t len)
 		struct timespec tr = wall();
 		tap_forwarder(p, DT_FORWARDER_RESPONSE, &p->up[up].local.sa, DT_UDP, &s->t_fwd, &tr, r, len);
 	}
-	r[0] = (uint8_t)(s->client_id >> 8);
-	r[1] = (uint8_t)s->client_id;
+	dns_set_id(r, s->client_id);
 	struct tx *t = &p->ep_tx[s->ep];
 	t->iov[t->n] = (struct iovec){.iov_base = r, .iov_len = len};
 	t->id[t->n++] = id;
@@ -740,8 +660,8 @@ static void tcp_answer_client(struct tcp_query *q, const uint8_t *r, size_t len)
 
 static void tcp_fail(struct tcp_query *q)
 {
-	uint8_t out[QKEEP];
-	size_t n = servfail(out, q->q, question_end(q->q, q->len), (uint16_t)(q->q[0] << 8 | q->q[1]));
+	uint8_t out[DNS_QKEEP];
+	size_t n = dns_servfail(out, q->q, dns_question_end(q->q, q->len), dns_id(q->q));
 	tcp_answer_client(q, out, n);
 	query_free(q);
 }
@@ -766,7 +686,7 @@ static void on_up_read(struct bufferevent *bev, void *arg)
 		return;
 	evbuffer_drain(in, 2);
 	uint8_t *r = evbuffer_pullup(in, (ssize_t)len);
-	if (r == NULL || len < 12) {
+	if (r == NULL || len < DNS_HEADER_LEN) {
 		tcp_fail(q);
 		return;
 	}
@@ -837,27 +757,21 @@ static void on_client_read(struct bufferevent *bev, void *arg)
 	struct tcp_client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	for (;;) {
-		uint8_t hdr[2];
-		if (evbuffer_copyout(in, hdr, 2) < 2)
-			return;
-		size_t len = (size_t)hdr[0] << 8 | hdr[1];
-		if (evbuffer_get_length(in) < 2 + len)
+		uint8_t head[TCP_HEAD_LEN];
+		size_t avail = evbuffer_get_length(in);
+		ev_ssize_t h = evbuffer_copyout(in, head, sizeof(head));
+		size_t len;
+		enum tcp_next next = tcp_next_message(head, h > 0 ? (size_t)h : 0, avail, &len);
+		if (next == TCP_NEED_MORE)
 			return;
 		evbuffer_drain(in, 2);
-		if (len < 12) {
-			evbuffer_drain(in, len);
-			continue;
-		}
-		uint8_t *q = malloc(len);
+		/* too short for a query, an answer (not a query), or no memory for it: skipped */
+		uint8_t *q = next == TCP_QUERY ? malloc(len) : NULL;
 		if (q == NULL) {
 			evbuffer_drain(in, len);
 			continue;
 		}
 		evbuffer_remove(in, q, len);
-		if (q[2] & 0x80) {
-			free(q); /* a response is not a query */
-			continue;
-		}
 		tcp_query_start(c, q, len);
 	}
 }
