@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,7 +75,8 @@ static const char usage_text[] =
 	"  -h, --help            show this help and exit\n"
 	"  --version             (without a value) show the program's version and exit\n"
 	"\n"
-	"Exit status: 0 after SIGINT or SIGTERM; 1 a socket could not be set up; 2 usage error.\n";
+	"Exit status: 0 after SIGINT or SIGTERM; 1 a socket could not be set up or the upstream name\n"
+	"not resolved; 2 usage error.\n";
 
 static void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 
@@ -85,9 +87,7 @@ static void die(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	if (code == 2)
-		fputs("Try '" PROG " --help' for more information.\n", stderr);
+	fputs(code == 2 ? " (see " PROG " --help)\n" : "\n", stderr);
 	exit(code);
 }
 
@@ -133,8 +133,16 @@ static void parse_args(int argc, char **argv, struct args *a)
 				die(2, "--listen: at most %d addresses", MAX_LISTEN);
 			a->listen[a->n_listen++] = optarg;
 			break;
-		case O_UPSTREAM: a->upstream = optarg; break;
-		case O_TAP: a->tap = optarg; break;
+		case O_UPSTREAM:
+			if (a->upstream != NULL)
+				die(2, "--upstream given twice (%s, %s): the proxy forwards to one server", a->upstream, optarg);
+			a->upstream = optarg;
+			break;
+		case O_TAP:
+			if (a->tap != NULL)
+				die(2, "--tap given twice (%s, %s): the proxy taps to one collector", a->tap, optarg);
+			a->tap = optarg;
+			break;
 		case O_FULL: a->full = true; break;
 		case O_IDENTITY: a->identity = optarg; break;
 		case O_VERSION:
@@ -164,9 +172,11 @@ static void parse_args(int argc, char **argv, struct args *a)
 		die(2, "--upstream: an address is needed");
 }
 
-/* Splits ADDR:PORT ([v6]:port for IPv6) and resolves it; numeric_host refuses names. */
-static bool resolve(const char *spec, bool numeric_host, struct sockaddr_storage *ss, socklen_t *len,
-		    const char **why)
+/* Splits ADDR:PORT ([v6]:port for IPv6) and resolves it; numeric_host refuses names. Returns 0, or the
+ * exit status its failure deserves: 2 for a malformed address, 1 for a name the resolver cannot find
+ * (that is the environment's doing, not the command line's). */
+static int resolve(const char *spec, bool numeric_host, struct sockaddr_storage *ss, socklen_t *len,
+		   const char **why)
 {
 	char host[256];
 	const char *port;
@@ -174,7 +184,7 @@ static bool resolve(const char *spec, bool numeric_host, struct sockaddr_storage
 		const char *end = strchr(spec, ']');
 		if (end == NULL || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof(host)) {
 			*why = "expected [IPv6]:PORT";
-			return false;
+			return 2;
 		}
 		memcpy(host, spec + 1, (size_t)(end - spec - 1));
 		host[end - spec - 1] = '\0';
@@ -184,7 +194,7 @@ static bool resolve(const char *spec, bool numeric_host, struct sockaddr_storage
 		if (colon == NULL || colon == spec || memchr(spec, ':', (size_t)(colon - spec)) != NULL ||
 		    (size_t)(colon - spec) >= sizeof(host)) {
 			*why = "expected ADDR:PORT (IPv6 in brackets)";
-			return false;
+			return 2;
 		}
 		memcpy(host, spec, (size_t)(colon - spec));
 		host[colon - spec] = '\0';
@@ -194,7 +204,7 @@ static bool resolve(const char *spec, bool numeric_host, struct sockaddr_storage
 	long pn = strtol(port, &end, 10);
 	if (port[0] == '\0' || *end != '\0' || pn < 1 || pn > 65535) {
 		*why = "the port must be a number from 1 to 65535";
-		return false;
+		return 2;
 	}
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
 				 .ai_flags = AI_NUMERICSERV | (numeric_host ? AI_NUMERICHOST : 0)};
@@ -202,12 +212,12 @@ static bool resolve(const char *spec, bool numeric_host, struct sockaddr_storage
 	int rc = getaddrinfo(host, port, &hints, &res);
 	if (rc != 0) {
 		*why = numeric_host && rc == EAI_NONAME ? "not an IP address" : gai_strerror(rc);
-		return false;
+		return numeric_host && rc == EAI_NONAME ? 2 : 1;
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
-	return true;
+	return 0;
 }
 
 /* ==== State ==== */
@@ -846,8 +856,9 @@ static void open_endpoints(struct proxy *p)
 		const char *why;
 		ep->p = p;
 		ep->name = p->a.listen[i];
-		if (!resolve(ep->name, true, &ep->addr.ss, &ep->addr_len, &why))
-			die(2, "--listen %s: %s", ep->name, why);
+		int rc = resolve(ep->name, true, &ep->addr.ss, &ep->addr_len, &why);
+		if (rc != 0)
+			die(rc, "--listen %s: %s", ep->name, why);
 		ep->udp_fd = bound_socket(&ep->addr, ep->addr_len, SOCK_DGRAM, ep->name);
 		int rcvbuf = 4 * 1024 * 1024;
 		setsockopt(ep->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -864,8 +875,9 @@ static void open_endpoints(struct proxy *p)
 static void open_upstream(struct proxy *p)
 {
 	const char *why;
-	if (!resolve(p->a.upstream, false, &p->upstream.ss, &p->upstream_len, &why))
-		die(2, "--upstream %s: %s", p->a.upstream, why);
+	int rc = resolve(p->a.upstream, false, &p->upstream.ss, &p->upstream_len, &why);
+	if (rc != 0)
+		die(rc, "--upstream %s: %s", p->a.upstream, why);
 	for (int i = 0; i < N_UPSOCK; i++) {
 		struct upsock *u = &p->up[i];
 		u->p = p;
@@ -898,6 +910,9 @@ static void open_tap(struct proxy *p)
 	dt_res res;
 	p->tap = dt_tap_open(p->a.tap, &o, &res);
 	if (p->tap == NULL) {
+		const char *path = strncmp(p->a.tap, "unix://", 7) == 0 ? p->a.tap + 7 : p->a.tap;
+		if (res == DT_ERR_INVALID && path[0] == '/' && strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			die(2, "--tap %s: %s", p->a.tap, strerror(ENAMETOOLONG));
 		if (res == DT_ERR_INVALID)
 			die(2, "--tap %s: not a collector address (/path, unix:///path or tcp://HOST:PORT)",
 			    p->a.tap);

@@ -169,31 +169,31 @@ print(n)
 
 	run "$DNSTAP_PROXY"
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "dnstap-proxy: --listen: at least one address is needed" ]
+	[ "$output" = "dnstap-proxy: --listen: at least one address is needed (see dnstap-proxy --help)" ]
 	run "$DNSTAP_PROXY" --listen 127.0.0.1:5300
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "dnstap-proxy: --upstream: an address is needed" ]
+	[ "$output" = "dnstap-proxy: --upstream: an address is needed (see dnstap-proxy --help)" ]
 	run "$DNSTAP_PROXY" --listen 127.0.0.1:x --upstream 127.0.0.1:53
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "dnstap-proxy: --listen 127.0.0.1:x: the port must be a number from 1 to 65535" ]
+	[ "$output" = "dnstap-proxy: --listen 127.0.0.1:x: the port must be a number from 1 to 65535 (see dnstap-proxy --help)" ]
 	run "$DNSTAP_PROXY" --listen ::1:5300 --upstream 127.0.0.1:53
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "dnstap-proxy: --listen ::1:5300: expected ADDR:PORT (IPv6 in brackets)" ]
+	[ "$output" = "dnstap-proxy: --listen ::1:5300: expected ADDR:PORT (IPv6 in brackets) (see dnstap-proxy --help)" ]
 	run "$DNSTAP_PROXY" --listen localhost:5300 --upstream 127.0.0.1:53
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "dnstap-proxy: --listen localhost:5300: not an IP address" ]
+	[ "$output" = "dnstap-proxy: --listen localhost:5300: not an IP address (see dnstap-proxy --help)" ]
 	run "$DNSTAP_PROXY" --listen 127.0.0.1:5300 --upstream 127.0.0.1:53 --tap tls://127.0.0.1:6000
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "dnstap-proxy: --tap tls://127.0.0.1:6000: not a collector address (/path, unix:///path or tcp://HOST:PORT)" ]
+	[ "$output" = "dnstap-proxy: --tap tls://127.0.0.1:6000: not a collector address (/path, unix:///path or tcp://HOST:PORT) (see dnstap-proxy --help)" ]
 	run "$DNSTAP_PROXY" --listen 127.0.0.1:5300 --upstream 127.0.0.1:53 --queue 0
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "dnstap-proxy: --queue 0: not a number from 1 to 100000000" ]
+	[ "$output" = "dnstap-proxy: --queue 0: not a number from 1 to 100000000 (see dnstap-proxy --help)" ]
 	run "$DNSTAP_PROXY" --bogus
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "dnstap-proxy: --bogus: unknown option" ]
+	[ "$output" = "dnstap-proxy: --bogus: unknown option (see dnstap-proxy --help)" ]
 	run "$DNSTAP_PROXY" --listen 127.0.0.1:5300 --upstream 127.0.0.1:53 stray
 	[ "$status" -eq 2 ]
-	[ "${lines[0]}" = "dnstap-proxy: stray: unexpected argument" ]
+	[ "$output" = "dnstap-proxy: stray: unexpected argument (see dnstap-proxy --help)" ]
 }
 
 @test "dnstap-proxy: an address in use is one line and exit 1" {
