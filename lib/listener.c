@@ -30,6 +30,7 @@
 
 #define NAME_MAX_LEN 256
 #define ACCEPT_RETRY_SECONDS 1
+#define LIMIT_LOG_SECONDS 60 /* the connection limit is logged at most this often */
 #define READ_SIZE (64 * 1024) /* per read(): below malloc's mmap threshold, so chunks come from the heap */
 
 /* ==== State ==== */
@@ -84,7 +85,8 @@ struct dt_listener {
 	struct conn *conns;
 	unsigned n_conns;
 	bool at_limit;       /* stopped accepting: max_conns reached */
-	bool limit_said;     /* the limit was logged, and connections have not fallen well below it since */
+	time_t limit_said;   /* when the limit was last logged (0: never) */
+	uint64_t limit_hits; /* times it was reached since */
 	bool backing_off;    /* stopped accepting: accept() failed (out of descriptors) */
 	bool shut_down;
 	struct event *retry; /* ends the backing off */
@@ -181,12 +183,6 @@ static void conn_free(struct conn *c)
 		l->at_limit = false;
 		if (!l->shut_down)
 			set_accepting(l);
-	}
-	/* Senders waiting in the backlog take each freed place at once, so the count touches the limit
-	 * again and again: one line when it is first reached, one when the crowd has thinned out. */
-	if (l->limit_said && (uint64_t)l->n_conns * 4 <= (uint64_t)l->max_conns * 3 && !l->shut_down) {
-		l->limit_said = false;
-		say(l, LOG_INFO, "%u connection%s open, well below the limit again", l->n_conns, l->n_conns == 1 ? "" : "s");
 	}
 }
 
@@ -549,11 +545,23 @@ static dt_res conn_new(struct dt_listener *l, evutil_socket_t fd, const char *na
 	}
 	say(l, LOG_INFO, "%s: accepted", c->name);
 	if (l->n_conns >= l->max_conns && !l->at_limit) {
-		if (!l->limit_said)
+		/* Senders waiting in the backlog take each freed place at once, so the count touches the
+		 * limit again and again: one line the first time, then at most one a minute. */
+		struct timeval now;
+		event_base_gettimeofday_cached(l->base, &now);
+		l->limit_hits++;
+		if (l->limit_said == 0)
 			say(l, LOG_WARNING,
 			    "limit of %u connections reached (--max-connections): new senders wait until one closes",
 			    l->max_conns);
-		l->limit_said = true;
+		else if (now.tv_sec - l->limit_said >= LIMIT_LOG_SECONDS)
+			say(l, LOG_WARNING, "limit of %u connections reached %llu more time%s in the last %lld s",
+			    l->max_conns, (unsigned long long)l->limit_hits, l->limit_hits == 1 ? "" : "s",
+			    (long long)(now.tv_sec - l->limit_said));
+		if (l->limit_said == 0 || now.tv_sec - l->limit_said >= LIMIT_LOG_SECONDS) {
+			l->limit_said = now.tv_sec;
+			l->limit_hits = 0;
+		}
 		l->at_limit = true;
 		set_accepting(l);
 	}
