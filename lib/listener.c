@@ -7,6 +7,7 @@
  * ioctl(FIONREAD), which is three system calls per 4 KiB (150,000 for a million dnstap frames). Reading
  * 64 KiB straight into the evbuffer costs 30 times fewer. The only bytes we ever send are ACCEPT and
  * FINISH (54 bytes per connection, into an empty socket buffer), so plain send() serves for writing. */
+#include "addr.h"
 #include "frame.h"
 
 #include <errno.h>
@@ -706,36 +707,6 @@ dt_res dt_listener_add_unix(struct dt_listener *l, const char *path)
 	return add_sock(l, fd, path, true);
 }
 
-/* Splits "HOST:PORT" or "[V6]:PORT" into host (empty: any) and port. */
-static bool split_host_port(const char *hp, char *host, size_t host_size, char *port, size_t port_size)
-{
-	const char *colon;
-	const char *h = hp;
-	size_t hlen;
-	if (hp[0] == '[') {
-		const char *close = strchr(hp, ']');
-		if (close == NULL || close[1] != ':')
-			return false;
-		h = hp + 1;
-		hlen = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(hp, ':');
-		if (colon == NULL || memchr(hp, ':', (size_t)(colon - hp)) != NULL)
-			return false; /* no port, or an IPv6 address without brackets */
-		hlen = (size_t)(colon - hp);
-	}
-	const char *p = colon + 1;
-	size_t plen = strlen(p);
-	if (hlen >= host_size || plen == 0 || plen >= port_size || strspn(p, "0123456789") != plen ||
-	    strtoul(p, NULL, 10) > 65535)
-		return false;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	memcpy(port, p, plen + 1);
-	return true;
-}
-
 static dt_res tcp_listen_one(struct dt_listener *l, const struct addrinfo *ai)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
@@ -763,7 +734,8 @@ static dt_res tcp_listen_one(struct dt_listener *l, const struct addrinfo *ai)
 dt_res dt_listener_add_tcp(struct dt_listener *l, const char *host_port)
 {
 	char host[NI_MAXHOST], port[8];
-	if (host_port == NULL || !split_host_port(host_port, host, sizeof(host), port, sizeof(port)))
+	bool bracketed;
+	if (host_port == NULL || !dt__split_host_port(host_port, host, sizeof(host), port, sizeof(port), &bracketed))
 		return DT_ERR_INVALID;
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,

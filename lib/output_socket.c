@@ -11,6 +11,7 @@
  * collector that never sends ACCEPT or FINISH. */
 #include "config.h"
 
+#include "addr.h"
 #include "frame.h"
 #include "output.h"
 #include "sender.h"
@@ -58,47 +59,18 @@ struct target {
 	char port[8];
 };
 
-static dt_res parse_port(const char *s, struct target *t)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
-		return DT_ERR_INVALID;
-	long v = strtol(s, NULL, 10);
-	if (v < 1 || v > 65535)
-		return DT_ERR_INVALID;
-	memcpy(t->port, s, n + 1);
-	return DT_OK;
-}
-
-/* HOST:PORT with HOST an IPv4 address, a bracketed IPv6 address, or a name. */
+/* HOST:PORT with HOST an IPv4 address, a bracketed IPv6 address, or a name: a sender needs both, and
+ * a port from 1 to 65535 in at most 5 digits. */
 static dt_res parse_hostport(const char *s, struct target *t)
 {
-	const char *colon;
-	size_t hlen;
+	bool bracketed;
+	struct in6_addr a6;
 	t->tcp = true;
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-		if (end == NULL || end[1] != ':')
-			return DT_ERR_INVALID;
-		hlen = (size_t)(end - s - 1);
-		if (hlen == 0 || hlen >= sizeof(t->host))
-			return DT_ERR_INVALID;
-		memcpy(t->host, s + 1, hlen);
-		t->host[hlen] = '\0';
-		struct in6_addr a6;
-		if (inet_pton(AF_INET6, t->host, &a6) != 1)
-			return DT_ERR_INVALID;
-		return parse_port(end + 2, t);
-	}
-	colon = strrchr(s, ':');
-	if (colon == NULL)
+	if (!dt__split_host_port(s, t->host, sizeof(t->host), t->port, sizeof(t->port), &bracketed) ||
+	    t->host[0] == '\0' || strlen(t->port) > 5 || strtol(t->port, NULL, 10) < 1 ||
+	    (bracketed && inet_pton(AF_INET6, t->host, &a6) != 1))
 		return DT_ERR_INVALID;
-	hlen = (size_t)(colon - s);
-	if (hlen == 0 || hlen >= sizeof(t->host) || memchr(s, ':', hlen) != NULL)
-		return DT_ERR_INVALID; /* an IPv6 address needs its brackets */
-	memcpy(t->host, s, hlen);
-	t->host[hlen] = '\0';
-	return parse_port(colon + 1, t);
+	return DT_OK;
 }
 
 static dt_res parse_spec(const char *spec, struct target *t)

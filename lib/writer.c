@@ -79,17 +79,13 @@ uint64_t dt__writer_frames_written(const struct dt_writer *w)
 	return w->written;
 }
 
+/* Appends a control frame (START, STOP: at most DT_CONTROL_FRAME_MAX bytes, so it always fits). */
 static dt_res put(struct dt_writer *w, const uint8_t *p, size_t n)
 {
 	if (w->error != DT_OK)
 		return w->error;
 	if (n > sizeof(w->buf) - w->len && dt_writer_flush(w) != DT_OK)
 		return w->error;
-	if (n > sizeof(w->buf)) {
-		size_t done;
-		w->error = write_all(w->fd, p, n, &done);
-		return w->error;
-	}
 	memcpy(w->buf + w->len, p, n);
 	w->len += n;
 	return DT_OK;
