@@ -101,6 +101,20 @@ dnsq() {
 	python3 "$DNSQ" "$@"
 }
 
+# burst_taps ADDR N QTYPE: N queries for www.proxy.test at once through the proxy, every one answered
+# with its own ID; TAPS is then how many taps they made. That is 4 per query, less one FORWARDER_RESPONSE
+# for each query the upstream never answered: a burst can overflow knotd's socket buffer on a busy
+# machine (seen in CI), and the proxy then answers SERVFAIL after its timeout. More than half lost
+# means something else is wrong.
+burst_taps() {
+	run dnsq "$1" "$PX" burst "$2" www.proxy.test "$3" --servfail
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "answered $2 of $2, ids ok" ]
+	local servfail=${lines[1]#servfail }
+	((servfail * 2 < $2))
+	TAPS=$((4 * $2 - servfail))
+}
+
 # capture_has PID FILE N: after a flush (SIGHUP), FILE holds at least N frames.
 capture_has() {
 	kill -HUP "$1" && (($(frames "$2") >= $3))
@@ -361,15 +375,14 @@ while True:
 	start_auth
 	listen_dnstap -u "$TMP/ours.sock" -w "$TMP/ours.dnstap"
 	start_proxy --tap "unix://$TMP/ours.sock"
-	run dnsq 127.0.0.1 "$PX" burst 200 www.proxy.test A
-	[ "$output" = "answered 200 of 200, ids ok" ]
+	burst_taps 127.0.0.1 200 A
 	stop_proxy
-	[ "$SENT" -eq 800 ]
+	[ "$SENT" -eq "$TAPS" ]
 	[ "$DROPPED" -eq 0 ]
 	stop_dnstap
 	[ "$(count_type "$TMP/ours.dnstap" CQ)" -eq 200 ]
 	[ "$(count_type "$TMP/ours.dnstap" CR)" -eq 200 ]
-	[ "$(frames "$TMP/ours.dnstap")" -eq 800 ]
+	[ "$(frames "$TMP/ours.dnstap")" -eq "$TAPS" ]
 }
 
 @test "dnstap-proxy: taps over TCP to fstrm_capture, tcp://127.0.0.1:PORT and tcp://[::1]:PORT" {
@@ -382,30 +395,28 @@ while True:
 		spec="tcp://$addr:$port"
 		if [[ $addr == *:* ]]; then spec="tcp://[$addr]:$port"; fi
 		start_proxy --tap "$spec"
-		run dnsq 127.0.0.1 "$PX" burst 100 www.proxy.test A
-		[ "$output" = "answered 100 of 100, ids ok" ]
+		burst_taps 127.0.0.1 100 A
 		stop_proxy
-		[ "$SENT" -eq 400 ]
+		[ "$SENT" -eq "$TAPS" ]
 		[ "$DROPPED" -eq 0 ]
 		grep -qF "dnstap: connected to $spec" "$TMP/proxy.err"
 		stop "$CAP_PID"
-		[ "$(frames "$TMP/cap$port.dnstap")" -eq 400 ]
+		[ "$(frames "$TMP/cap$port.dnstap")" -eq "$TAPS" ]
 	done
 }
 
 @test "dnstap-proxy: with the collector down it answers everything and counts every tap it could not send" {
 	start_auth
 	start_proxy --tap "unix://$TMP/nobody.sock" --queue 100
-	run dnsq 127.0.0.1 "$PX" burst 500 www.proxy.test A
-	[ "$output" = "answered 500 of 500, ids ok" ]
+	burst_taps 127.0.0.1 500 A
 	wait_until 10 log_has proxy 'dnstap: [0-9]+ messages dropped$'
 	grep -q "dnstap: cannot connect to unix://$TMP/nobody.sock: No such file or directory; retrying" "$TMP/proxy.err"
 	stop_proxy # gives up on the 100 queued after its 5 s bound
 	[ "$PROXY_STATUS" -eq 0 ]
 	[ "$SENT" -eq 0 ]
-	[ "$DROPPED" -eq 2000 ]
+	[ "$DROPPED" -eq "$TAPS" ]
 	# the periodic lines and the last one add up
-	[ "$(sed -n 's/.*dnstap: \([0-9]*\) messages dropped$/\1/p' "$TMP/proxy.err" | awk '{ n += $1 } END { print n }')" -eq 2000 ]
+	[ "$(sed -n 's/.*dnstap: \([0-9]*\) messages dropped$/\1/p' "$TMP/proxy.err" | awk '{ n += $1 } END { print n }')" -eq "$TAPS" ]
 }
 
 # one_by_one N: N queries through the proxy, one at a time (at most 4 taps in the queue at once)

@@ -3,9 +3,12 @@
 
   dnsq.py ADDR PORT udp|tcp QNAME QTYPE [--id N] [--noedns] [--bufsize N]
       one query; prints the answer (hex) on one line; exit 1 if none came within 3 s
-  dnsq.py ADDR PORT burst N QNAME QTYPE
+  dnsq.py ADDR PORT burst N QNAME QTYPE [--servfail]
       N UDP queries with IDs 0..N-1 sent at once from one socket, then the answers read; prints
-      "answered A of N, ids ok" and fails unless all came back with their own ID
+      "answered A of N, ids ok" and fails unless all came back with their own ID. With --servfail a
+      second line "servfail S" counts the answers with RCODE SERVFAIL: a proxy gives those for queries
+      its upstream dropped (a burst can overflow the upstream's socket buffer on a busy machine), and a
+      test that counts taps needs to know how many upstream answers there were.
 """
 import select
 import socket
@@ -49,28 +52,36 @@ def one(addr, port, proto, q):
     return buf[2:2 + struct.unpack(">H", buf[:2])[0]]
 
 
-def burst(addr, port, n, qname, qtype):
+def burst(addr, port, n, qname, qtype, want_servfail):
     s = socket.socket(family(addr), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     for i in range(n):
         s.sendto(build(qname, qtype, i, False, 1232), (addr, port))
     seen = set()
+    servfail = 0
     end = time.time() + 5
     while len(seen) < n and time.time() < end:
         r, _, _ = select.select([s], [], [], 0.2)
         if r:
             a = s.recv(65535)
-            (qid,) = struct.unpack(">H", a[:2])
+            (qid, flags) = struct.unpack(">HH", a[:4])
+            if qid not in seen and flags & 0xF == 2:
+                servfail += 1
             seen.add(qid)
     ok = seen == set(range(n))
     print("answered %d of %d, ids %s" % (len(seen), n, "ok" if ok else "wrong"))
+    if want_servfail:
+        print("servfail %d" % servfail)
     return 0 if ok else 1
 
 
 def main(argv):
     addr, port, proto = argv[1], int(argv[2]), argv[3]
     if proto == "burst":
-        return burst(addr, port, int(argv[4]), argv[5], argv[6])
+        extra = argv[7:]
+        if extra not in ([], ["--servfail"]):
+            sys.exit("dnsq.py: unknown option " + " ".join(extra))
+        return burst(addr, port, int(argv[4]), argv[5], argv[6], extra == ["--servfail"])
     qname, qtype = argv[4], argv[5]
     qid, noedns, bufsize = 4242, False, 1232
     rest = argv[6:]
