@@ -10,6 +10,7 @@ Usage: dnsload.py ADDR PORT STOPFILE [--rate QPS] [--window N]
   end it prints "sent S answered A servfail F mismatched M" and exits 0 only if every query was answered
   with its own ID and question, none with SERVFAIL.
 """
+import argparse
 import os
 import select
 import socket
@@ -28,17 +29,14 @@ def wire(qid, name, qtype):
 
 
 def main(argv):
-    addr, port, stopfile = argv[1], int(argv[2]), argv[3]
-    rate, window = 2000.0, 100
-    rest = argv[4:]
-    while rest:
-        opt = rest.pop(0)
-        if opt == "--rate":
-            rate = float(rest.pop(0))
-        elif opt == "--window":
-            window = int(rest.pop(0))
-        else:
-            sys.exit("dnsload.py: unknown option " + opt)
+    ap = argparse.ArgumentParser(prog="dnsload.py", description=__doc__.split("\n")[0])
+    ap.add_argument("addr")
+    ap.add_argument("port", type=int)
+    ap.add_argument("stopfile")
+    ap.add_argument("--rate", type=float, default=2000.0)
+    ap.add_argument("--window", type=int, default=100)
+    o = ap.parse_args(argv[1:])
+    addr, port, stopfile, rate, window = o.addr, o.port, o.stopfile, o.rate, o.window
     s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     s.connect((addr, port))

@@ -10,6 +10,7 @@
       its upstream dropped (a burst can overflow the upstream's socket buffer on a busy machine), and a
       test that counts taps needs to know how many upstream answers there were.
 """
+import argparse
 import select
 import socket
 import struct
@@ -76,29 +77,26 @@ def burst(addr, port, n, qname, qtype, want_servfail):
 
 
 def main(argv):
-    addr, port, proto = argv[1], int(argv[2]), argv[3]
-    if proto == "burst":
-        extra = argv[7:]
-        if extra not in ([], ["--servfail"]):
-            sys.exit("dnsq.py: unknown option " + " ".join(extra))
-        return burst(addr, port, int(argv[4]), argv[5], argv[6], extra == ["--servfail"])
-    qname, qtype = argv[4], argv[5]
-    qid, noedns, bufsize = 4242, False, 1232
-    rest = argv[6:]
-    while rest:
-        opt = rest.pop(0)
-        if opt == "--id":
-            qid = int(rest.pop(0))
-        elif opt == "--noedns":
-            noedns = True
-        elif opt == "--bufsize":
-            bufsize = int(rest.pop(0))
-        else:
-            sys.exit("dnsq.py: unknown option " + opt)
+    ap = argparse.ArgumentParser(prog="dnsq.py", description=__doc__.split("\n")[0])
+    ap.add_argument("addr")
+    ap.add_argument("port", type=int)
+    ap.add_argument("proto", choices=["udp", "tcp", "burst"])
+    ap.add_argument("args", nargs="+", metavar="ARG", help="QNAME QTYPE, or for burst N QNAME QTYPE")
+    ap.add_argument("--id", type=int, default=4242)
+    ap.add_argument("--noedns", action="store_true")
+    ap.add_argument("--bufsize", type=int, default=1232)
+    ap.add_argument("--servfail", action="store_true")
+    o = ap.parse_args(argv[1:])
+    if o.proto == "burst":
+        if len(o.args) != 3:
+            ap.error("burst takes N QNAME QTYPE")
+        return burst(o.addr, o.port, int(o.args[0]), o.args[1], o.args[2], o.servfail)
+    if len(o.args) != 2:
+        ap.error("%s takes QNAME QTYPE" % o.proto)
     try:
-        print(one(addr, port, proto, build(qname, qtype, qid, noedns, bufsize)).hex())
+        print(one(o.addr, o.port, o.proto, build(o.args[0], o.args[1], o.id, o.noedns, o.bufsize)).hex())
     except OSError as e:
-        print("dnsq.py: %s %s:%d: %s" % (proto, addr, port, e), file=sys.stderr)
+        print("dnsq.py: %s %s:%d: %s" % (o.proto, o.addr, o.port, e), file=sys.stderr)
         return 1
     return 0
 
