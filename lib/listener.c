@@ -551,15 +551,15 @@ static dt_res conn_new(struct dt_listener *l, evutil_socket_t fd, const char *na
 		struct timeval now;
 		event_base_gettimeofday_cached(l->base, &now);
 		l->limit_hits++;
-		if (l->limit_said == 0)
-			say(l, LOG_WARNING,
-			    "limit of %u connections reached (--max-connections): new senders wait until one closes",
-			    l->max_conns);
-		else if (now.tv_sec - l->limit_said >= LIMIT_LOG_SECONDS)
-			say(l, LOG_WARNING, "limit of %u connections reached %llu more time%s in the last %lld s",
-			    l->max_conns, (unsigned long long)l->limit_hits, l->limit_hits == 1 ? "" : "s",
-			    (long long)(now.tv_sec - l->limit_said));
 		if (l->limit_said == 0 || now.tv_sec - l->limit_said >= LIMIT_LOG_SECONDS) {
+			if (l->limit_said == 0)
+				say(l, LOG_WARNING,
+				    "limit of %u connections reached (--max-connections): new senders wait until one closes",
+				    l->max_conns);
+			else
+				say(l, LOG_WARNING, "limit of %u connections reached %llu more time%s in the last %lld s",
+				    l->max_conns, (unsigned long long)l->limit_hits, l->limit_hits == 1 ? "" : "s",
+				    (long long)(now.tv_sec - l->limit_said));
 			l->limit_said = now.tv_sec;
 			l->limit_hits = 0;
 		}
