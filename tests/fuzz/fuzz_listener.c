@@ -1,4 +1,4 @@
-/* Fuzz target: the socket side of Frame Streams (lib/listener.c) as a sender drives it. The input is a
+/* Fuzz target: the socket side of Frame Streams (lib/input_listener.c) as a sender drives it. The input is a
  * 4-byte header and the byte stream a sender writes into one end of a socketpair whose other end the
  * listener adopts (dt_listener_add_connected): READY or START, data frames, control frames, STOP,
  * garbage, a connection cut anywhere. The stream goes in chunks, each read by the listener before the
