@@ -43,10 +43,21 @@ typedef enum dt_res {
 	DT_ERR_DECODE,       /* payload is not a valid dnstap.Dnstap protobuf */
 	DT_ERR_NO_MESSAGE,   /* dnstap of type MESSAGE without its message field */
 	DT_ERR_NOT_MESSAGE,  /* dnstap whose type is not MESSAGE (the only type defined) */
+	DT_ERR_FULL,         /* a queue was full: the message was dropped and counted (socket outputs, taps) */
 } dt_res;
 
 /* A static, lowercase description of a result ("input ended in the middle of a frame"). */
 const char *dt_strerror(dt_res res);
+
+/* ==== Logging ==== */
+
+/* Every object that logs takes one of these with an argument. level is a syslog(3) priority: LOG_ERR,
+ * the object itself is in trouble (an output failed); LOG_WARNING, an input or a peer misbehaved;
+ * LOG_INFO, life events (sockets and connections opened and closed, files started, totals); LOG_DEBUG,
+ * handshake steps. line has no program name and no trailing newline and is valid during the call only.
+ * Objects that log from a thread of their own (socket outputs, taps) say so: their callback must then be
+ * safe to call concurrently with the caller's code. */
+typedef void (*dt_log_fn)(void *arg, int level, const char *line);
 
 /* ==== Growable text buffer ==== */
 
@@ -213,10 +224,69 @@ dt_res dt_writer_flush(struct dt_writer *w);
  * every case. */
 dt_res dt_writer_close(struct dt_writer *w);
 
+/* ==== Items, sinks and stages ==== */
+
+struct event_base; /* libevent 2.1: the one event loop of every object that needs one */
+
+/* An item is what moves through the pipeline: the payload of one data frame plus where it came from.
+ * Inputs make items and push them into a sink; stages look at them; outputs take them. The payload is
+ * decoded at most once, by the first stage or output that needs its fields (dt_item_message()); every
+ * later one reuses that view. Writing a Frame Streams file or relaying to a socket never decodes.
+ *
+ * An item lives during one push: the input fills it on its stack, and the payload, the names and the
+ * decoded view are valid only until the push returns. Nothing downstream may keep a pointer into it. */
+struct dt_decoder;
+
+struct dt_item {
+	const uint8_t *payload; /* the dnstap payload (one serialized dnstap.Dnstap) */
+	size_t len;
+	const char *input; /* the file it was read from ("(stdin)"); NULL for a socket connection */
+	const char *peer;  /* the socket connection, as log lines name it ("/run/dnstap.sock: connection
+			    * 3"): the listening socket and the sender; NULL for files */
+	uint64_t frame;    /* data frame number within the file or connection, from 1 */
+
+	/* private: the decode cache, managed by dt_item_message() */
+	struct dt_decoder *decoder; /* set by the pipeline; NULL: the consumer's own */
+	const struct dt_message *msg;
+	dt_res decode_res;
+	bool decoded;
+};
+
+/* Prepares it for a push: payload and names as given, no decode yet. */
+void dt_item_init(struct dt_item *it, const uint8_t *payload, size_t len, const char *input, const char *peer,
+		  uint64_t frame);
+
+/* The decoded view of the item's payload, decoding it the first time it is asked for. Returns NULL with
+ * *res set (DT_ERR_DECODE...) when the payload does not decode; the answer is kept, so a bad payload is
+ * also decoded only once. The view is valid while the item is. */
+const struct dt_message *dt_item_message(struct dt_item *it, dt_res *res);
+
+/* Where inputs push items. push returns DT_OK when the item was taken (kept or dropped by a stage);
+ * an error about this item alone (DT_ERR_DECODE, DT_ERR_NO_MESSAGE, DT_ERR_NOT_MESSAGE: an output could
+ * not format it), after which the sink goes on; or DT_ERR_IO when the sink's output has failed and the
+ * input should stop. */
+struct dt_sink {
+	dt_res (*push)(void *arg, struct dt_item *it);
+	void *arg;
+};
+
+/* A stage decides, item by item, whether it goes on to the outputs. Filters, sampling and statistics
+ * are stages. process() returns DT_KEEP or DT_DROP; it may decode the item (dt_item_message()), count
+ * it, and must not keep pointers into it. name is the drop reason in counters and log lines ("filter",
+ * "sample"). free() releases state when the pipeline is freed (NULL: nothing to free). */
+enum dt_verdict { DT_KEEP, DT_DROP };
+
+struct dt_stage_ops {
+	const char *name;
+	enum dt_verdict (*process)(void *state, struct dt_item *it);
+	void (*free)(void *state);
+};
+
 /* ==== Outputs ==== */
 
-/* An output consumes payloads: a text writer decodes and formats them, a Frame Streams file writer
- * stores them untouched. Every kind of output is driven through the same calls. */
+/* An output takes items: a text writer formats their decoded view, a Frame Streams file stores the
+ * payloads untouched, a socket output relays them. Every kind of output is driven through the same
+ * calls; each is opened by its own dt_output_*_open() and ended by dt_output_close(). */
 struct dt_output;
 
 /* Text in format f to path (NULL or "-": standard output; append: add to an existing file instead of
@@ -226,26 +296,158 @@ struct dt_output *dt_output_text_open(const char *path, enum dt_format f, bool a
 /* A Frame Streams file (START, the payloads as data frames, STOP on close). */
 struct dt_output *dt_output_fstrm_open(const char *path, bool append, dt_res *res);
 
-/* Consumes one payload. Errors about this payload alone (DT_ERR_DECODE, DT_ERR_NO_MESSAGE,
- * DT_ERR_NOT_MESSAGE) leave the output usable; DT_ERR_IO (errno set) means the output is broken. */
+/* A file output that rotates: Frame Streams or text, with the rotation an operator expects of a
+ * collector. Without split_seconds and max_size it writes path, and dt_output_reopen() finishes it and
+ * starts it afresh once it has been moved away (logrotate's rename, then SIGHUP). With either, path is
+ * a strftime(3) pattern in local time and every file is a new one: "-N" is added before the extension
+ * when the name exists already, so a finished file is never overwritten; dt_output_reopen() starts the
+ * next file. A rotation opens the next file first, so a failure keeps the current one in use (and is
+ * tried again a second later); a file whose last frames cannot be written stops the output, and no
+ * empty file is left behind. */
+struct dt_file_options {
+	bool text;                /* text in `format` instead of Frame Streams */
+	enum dt_format format;    /* with text */
+	bool append;              /* with text and without rotation: append to the file */
+	unsigned split_seconds;   /* start a new file at every multiple of this many seconds (needs base) */
+	uint64_t max_size;        /* start a new file before the current one would exceed this many bytes
+				   * (Frame Streams: measured frame by frame, never exceeded unless one frame is
+				   * larger; text: measured on disk after each flush) */
+	struct event_base *base;  /* libevent loop for the split timer; NULL: no time-based rotation */
+	dt_log_fn log;            /* "writing PATH", "PATH: finished (size), N frames; now writing NEXT", ... */
+	void *log_arg;
+};
+
+void dt_file_options_init(struct dt_file_options *opt);
+
+/* Opens the first file (creating it, or truncating it unless appending). NULL with *res set: DT_ERR_IO
+ * with errno, DT_ERR_INVALID for a pattern that makes no name, DT_ERR_NOMEM. opt is copied. */
+struct dt_output *dt_output_file_open(const char *path, const struct dt_file_options *opt, dt_res *res);
+
+/* Consumes one item. Errors about this item alone (DT_ERR_DECODE, DT_ERR_NO_MESSAGE, DT_ERR_NOT_MESSAGE)
+ * leave the output usable; DT_ERR_FULL means it was dropped (and counted) because a queue was full;
+ * DT_ERR_IO (errno set) means the output is broken. */
+dt_res dt_output_write_item(struct dt_output *o, struct dt_item *it);
+
+/* dt_output_write_item() on a payload alone (no origin; the output decodes it itself if it must). */
 dt_res dt_output_write(struct dt_output *o, const uint8_t *payload, size_t len);
 
 /* Pushes everything pending to the kernel. */
 dt_res dt_output_flush(struct dt_output *o);
 
-/* Finishes the current file and opens the same path again (for log rotation: the old file, renamed
- * away, ends complete; the new one starts fresh). If the file has not been moved away, it only flushes:
- * reopening in place would truncate it. Standard output just flushes. */
+/* For log rotation (SIGHUP): a file output finishes the current file and starts the next (see
+ * dt_output_file_open()); a plain file is reopened only if it has been moved away, since reopening in
+ * place would truncate it, and otherwise just flushed. Standard output and sockets just flush. */
 dt_res dt_output_reopen(struct dt_output *o);
 
-/* How many payloads a Frame Streams file output has handed to the kernel whole since it was opened
- * (reopens included), counted exactly also after a write error: a disk that fills in the middle of a
- * batch keeps the frames before the cut, and they count. So the payloads given to dt_output_write()
- * minus this number are the ones the file lacks. UINT64_MAX for outputs that cannot tell (text, sockets). */
-uint64_t dt_output_frames_written(const struct dt_output *o);
+/* The output's name for log lines: the file being written now ("(stdout)"), or the collector address. */
+const char *dt_output_name(const struct dt_output *o);
+
+/* Counters of an output; a snapshot, consistent with itself. Safe from any thread while o is open. */
+struct dt_output_stats {
+	uint64_t written;  /* items handed on whole: to the kernel, on an established connection for sockets;
+			    * exact also after a write error (a disk that fills mid-batch keeps the frames
+			    * before the cut), so the items given minus this are the ones the output lacks */
+	uint64_t dropped;  /* items that will never be delivered (queue full, connection lost, closed) */
+	uint64_t queued;   /* items waiting in the output's queue now */
+	uint64_t connects; /* completed handshakes (socket outputs) */
+	uint64_t files;    /* files started (file outputs: 1 + the rotations and reopens) */
+	bool connected;    /* a socket output's handshake has completed and the connection is up */
+	bool exact;        /* written is exact; false for text, which cannot tell which line reached disk */
+};
+
+/* Fills *st. DT_ERR_INVALID for a NULL o or st. */
+dt_res dt_output_stats(const struct dt_output *o, struct dt_output_stats *st);
 
 /* Flushes, finishes the file (STOP for Frame Streams) and frees o. Returns the first error met. */
 dt_res dt_output_close(struct dt_output *o);
+
+/* ==== The pipeline ==== */
+
+/* A pipeline joins inputs to outputs: it is the sink every input pushes into (dt_pipeline_sink()), runs
+ * each item through its stages in order, and hands the items that are kept to every output. It owns
+ * the stages and outputs added to it, one decoder for the items, and one set of counters: what came in,
+ * what each stage dropped, what each output lacks and why. With an event base it writes out what
+ * arrives within flush_ms and once a second for good measure, so that a quiet listener's output is
+ * never stale; without one the caller flushes.
+ *
+ * Lifetime: dt_pipeline_new(), add stages and outputs, push (directly or through inputs), then
+ * dt_pipeline_close(). An output that fails (DT_ERR_IO) breaks the pipeline: it is logged once (LOG_ERR
+ * "NAME: write error: ...", except a reader of standard output that went away, which is quiet), and
+ * every later push is counted as lost and returns DT_ERR_IO. All on one thread. */
+struct dt_pipeline;
+
+struct dt_pipeline_options {
+	struct event_base *base; /* for the flush timers (NULL: none) */
+	unsigned flush_ms;       /* written out within this after arriving (default 10) */
+	dt_log_fn log;           /* items an output could not format, output failures; NULL: silent */
+	void *log_arg;
+};
+
+void dt_pipeline_options_init(struct dt_pipeline_options *opt);
+
+/* NULL when memory runs out. opt NULL: defaults. */
+struct dt_pipeline *dt_pipeline_new(const struct dt_pipeline_options *opt);
+
+/* Appends a stage; items meet the stages in the order they were added. state belongs to the pipeline
+ * from now on (ops->free releases it), also when this fails (DT_ERR_NOMEM). ops must outlive p. */
+dt_res dt_pipeline_add_stage(struct dt_pipeline *p, const struct dt_stage_ops *ops, void *state);
+
+/* Adds an output; it belongs to the pipeline from now on (closed by dt_pipeline_close(), or at once if
+ * this fails with DT_ERR_NOMEM). name, if not NULL, names it in log lines instead of dt_output_name(). */
+dt_res dt_pipeline_add_output(struct dt_pipeline *p, struct dt_output *o, const char *name);
+
+/* Runs it through the stages and into the outputs. Returns as struct dt_sink's push does. */
+dt_res dt_pipeline_push(struct dt_pipeline *p, struct dt_item *it);
+
+/* The pipeline as a sink for inputs (valid as long as p). */
+struct dt_sink dt_pipeline_sink(struct dt_pipeline *p);
+
+/* Flushes every output; DT_ERR_IO if one failed (the pipeline is then broken). */
+dt_res dt_pipeline_flush(struct dt_pipeline *p);
+
+/* dt_output_reopen() on every output (SIGHUP). */
+dt_res dt_pipeline_reopen(struct dt_pipeline *p);
+
+/* Counters. dropped[] follows the stages in the order they were added (at most DT_MAX_STAGES). */
+#define DT_MAX_STAGES 16
+struct dt_pipeline_stats {
+	uint64_t items;       /* pushed */
+	uint64_t bytes;       /* their payload bytes */
+	uint64_t kept;        /* passed every stage */
+	uint64_t dropped[DT_MAX_STAGES]; /* dropped by each stage */
+	uint64_t unformatted; /* an output could not format them (undecodable payload, no message) */
+	uint64_t queue_full;  /* an output's queue was full: dropped */
+	uint64_t lost;        /* kept items an output lacks because it failed */
+	unsigned stages;
+	bool broken;          /* an output failed */
+	bool reader_gone;     /* ...because standard output's reader went away (EPIPE) */
+};
+
+void dt_pipeline_get_stats(const struct dt_pipeline *p, struct dt_pipeline_stats *st);
+
+/* Flushes and closes every output, frees the stages and p. Returns the first output error met while
+ * closing (DT_ERR_IO with errno), or DT_OK; a pipeline already broken returns DT_OK here (its failure
+ * was logged and is in the stats). Accepts NULL. */
+dt_res dt_pipeline_close(struct dt_pipeline *p);
+
+/* ==== Inputs: Frame Streams files ==== */
+
+/* Reads a Frame Streams file ("-": standard input) to its end and pushes every data frame into sink, as
+ * an item named after the file ("(stdin)" for "-"). Problems are logged (LOG_WARNING) in one line
+ * naming the file and the frame: an oversize frame (skipped, reading goes on), a missing STOP frame, a
+ * frame cut short, a file that is not Frame Streams; a START without content type is read as dnstap
+ * with a warning. Returns DT_OK when every frame was read and taken; otherwise the first problem
+ * (DT_ERR_IO from the sink stops reading at once; a frame the sink could not format is reported after
+ * the whole file). */
+struct dt_file_input_options {
+	size_t max_frame_size; /* 0: DT_DEFAULT_MAX_FRAME_SIZE */
+	dt_log_fn log;
+	void *log_arg;
+};
+
+void dt_file_input_options_init(struct dt_file_input_options *opt);
+
+dt_res dt_input_file_read(const char *path, const struct dt_sink *sink, const struct dt_file_input_options *opt);
 
 /* ==== Listening on sockets ==== */
 
@@ -269,31 +471,23 @@ dt_res dt_output_close(struct dt_output *o);
  * the event loop; dt_listener_shutdown() ends the listening and the connections, dt_listener_free()
  * releases the listener. Everything happens on the thread that runs the loop. */
 
-struct event_base; /* libevent */
 struct dt_listener;
 
 #define DT_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000u /* READY/START must come within this after connecting */
 #define DT_DEFAULT_MAX_CONNECTIONS 1024u
 
-/* Receives the payload of one data frame. payload and peer are valid during the call only. peer names
- * the connection, as the log lines do ("/run/dnstap.sock: connection 3", "127.0.0.1:6000: connection 4
- * from 127.0.0.1:40112"); frame numbers the data frames of that connection from 1 (skipped oversize
- * frames take a number too). The callback must not call dt_listener_shutdown() or dt_listener_free(). */
-typedef void (*dt_listener_payload_fn)(void *arg, const uint8_t *payload, size_t len, const char *peer,
-				       uint64_t frame);
-
-/* Receives one log line: level is a syslog(3) priority (LOG_ERR: the listener itself is in trouble;
- * LOG_WARNING: a peer misbehaved; LOG_INFO: sockets and connections opened and closed, with totals;
- * LOG_DEBUG: handshake steps). line has no trailing newline and is valid during the call only. */
-typedef void (*dt_listener_log_fn)(void *arg, int level, const char *line);
-
-/* Creates a listener on base, which must outlive it. on_payload (required) receives every payload with
- * arg. Listens on nothing until dt_listener_add_unix()/_add_tcp(). Returns NULL if memory runs out. */
-struct dt_listener *dt_listener_new(struct event_base *base, dt_listener_payload_fn on_payload, void *arg);
+/* Creates a listener on base, which must outlive it. Every data frame is pushed into sink (copied; its
+ * arg must outlive the listener) as an item whose peer names the listening socket and the connection as
+ * the log lines do ("/run/dnstap.sock: connection 3", "127.0.0.1:6000: connection 4 from
+ * 127.0.0.1:40112"); frames are numbered per connection from 1 (skipped oversize frames take a number
+ * too). The sink must not call dt_listener_shutdown() or dt_listener_free(); its result is not the
+ * listener's business (a pipeline counts what its outputs lack). Listens on nothing until
+ * dt_listener_add_unix()/_add_tcp(). Returns NULL if memory runs out or sink is NULL. */
+struct dt_listener *dt_listener_new(struct event_base *base, const struct dt_sink *sink);
 
 /* Sends the lines of level max_level and more urgent (LOG_INFO is a good default) to log with arg.
  * Without a log function, nothing is logged. */
-void dt_listener_set_log(struct dt_listener *l, dt_listener_log_fn log, void *arg, int max_level);
+void dt_listener_set_log(struct dt_listener *l, dt_log_fn log, void *arg, int max_level);
 
 /* Largest data frame accepted, in bytes (0: DT_DEFAULT_MAX_FRAME_SIZE); larger frames are skipped. Applies
  * from the next frame on. DT_ERR_INVALID above UINT32_MAX. */
@@ -367,12 +561,6 @@ void dt_listener_free(struct dt_listener *l);
  * once the kernel has taken it on an established connection; if the collector dies with bytes still
  * unread in its socket, those few are lost without the sender being able to know. */
 
-/* Log callback: receives one line of text without a program name or newline ("12 messages
- * dropped", "connected to unix:///run/dnstap.sock", "lost connection to tcp://[::1]:6000:
- * Connection reset by peer"). It is called from the output's own thread, so it must be safe to call
- * concurrently with the caller's code; msg is valid only during the call. */
-typedef void (*dt_log_fn)(void *ctx, const char *msg);
-
 /* Sender options. Fill with dt_sender_options_init() and change what you need; a NULL pointer
  * where options are taken means all defaults. */
 struct dt_sender_options {
@@ -387,8 +575,9 @@ struct dt_sender_options {
 				    * attempt and fails if it does; a write into a full queue waits for
 				    * room instead of dropping, and fails once the collector has been
 				    * unreachable for timeout_ms. Default false: never wait, drop. */
-	dt_log_fn log;             /* connection changes, and drops at most every 10 s; NULL: silent */
-	void *log_ctx;             /* passed to log */
+	dt_log_fn log;             /* connection changes (LOG_INFO, LOG_WARNING), and drops at most every
+				    * 10 s (LOG_WARNING), from the output's own thread; NULL: silent */
+	void *log_arg;             /* passed to log */
 };
 
 void dt_sender_options_init(struct dt_sender_options *opt);
@@ -403,9 +592,10 @@ void dt_sender_options_init(struct dt_sender_options *opt);
  * DT_ERR_CONTENT_TYPE if the collector refuses protobuf:dnstap.Dnstap, DT_ERR_CONTROL for a
  * malformed handshake).
  *
- * Through the generic calls: dt_output_write() copies the payload into the queue and returns
- * DT_OK also when it had to drop it (the drop is counted; see dt_output_socket_stats()); in
- * blocking mode it returns DT_ERR_IO (errno) once the collector is given up. dt_output_flush()
+ * Through the generic calls: dt_output_write_item() copies the payload into the queue; when it has
+ * to drop it (queue full, or larger than the whole queue) it returns DT_ERR_FULL, and the drop is
+ * counted in dt_output_stats(); in blocking mode it waits for room instead, and returns DT_ERR_IO
+ * (errno) once the collector is given up. dt_output_flush()
  * wakes the sender thread and does not wait. dt_output_reopen() does nothing. dt_output_close()
  * sends what is queued, STOP, and waits for FINISH, all within timeout_ms; it returns DT_OK if FINISH
  * arrived, or if there was no connection and nothing left to send; otherwise DT_ERR_IO with errno
@@ -413,22 +603,10 @@ void dt_sender_options_init(struct dt_sender_options *opt);
  * the thread: no log callback runs after it returns; o is freed in every case. */
 struct dt_output *dt_output_socket_open(const char *spec, const struct dt_sender_options *opt, dt_res *res);
 
-/* Counters of a socket output; a snapshot, consistent with itself. */
-struct dt_sender_stats {
-	uint64_t sent;     /* messages handed to the kernel on an established connection */
-	uint64_t dropped;  /* messages that will never be sent */
-	uint64_t queued;   /* messages waiting now */
-	uint64_t connects; /* completed handshakes */
-	bool connected;    /* a handshake has completed and the connection is up */
-};
-
-/* Fills *st. DT_ERR_INVALID if o is not a socket output. Safe from any thread while o is open. */
-dt_res dt_output_socket_stats(const struct dt_output *o, struct dt_sender_stats *st);
-
 /* ==== Tap API ==== */
 
 /* Producing dnstap from a C program, the way CoreDNS's plugins do: open a tap on a collector
- * address, and at each event build a struct dt_message (type, times, addresses, wire messages when
+ * address (or on any output: a file, a pipeline's output), and at each event build a struct dt_message (type, times, addresses, wire messages when
  * the tap is `full`) and hand it to dt_tap_send(), which encodes it and queues it without ever
  * blocking. A full queue drops the message and counts it; the count is logged at most every 10
  * seconds through the log callback and can be read at any time. See libdnstap(3) for an example. */
@@ -449,6 +627,12 @@ void dt_tap_options_init(struct dt_tap_options *opt);
  * and dt_tap_close(NULL) are harmless. */
 struct dt_tap *dt_tap_open(const char *spec, const struct dt_tap_options *opt, dt_res *res);
 
+/* Opens a tap on any output, which belongs to the tap from now on (closed with it, or at once when
+ * this fails). On a socket output messages are queued as records and encoded on the output's thread;
+ * on any other output dt_tap_send() encodes under the tap's lock and writes the payload there, so it
+ * then takes as long as that output's write. opt->sender is ignored. NULL with *res: DT_ERR_NOMEM. */
+struct dt_tap *dt_tap_new(struct dt_output *out, const struct dt_tap_options *opt, dt_res *res);
+
 /* True if the tap was opened with `full`: the caller should then set the wire messages. */
 bool dt_tap_full(const struct dt_tap *t);
 
@@ -456,17 +640,19 @@ bool dt_tap_full(const struct dt_tap *t);
  * thread; the tap's own thread encodes it with dt_encode()). Identity and version come from the tap
  * unless m has its own; m is sent as a dnstap MESSAGE whatever its dnstap_type. m and every buffer
  * it points to are only read during the call: they may be reused or freed as soon as it returns.
- * Never blocks (even if the sender options ask for `blocking`). Returns DT_OK when queued; DT_ERR_IO with errno ENOBUFS when
- * the queue was full and the message was dropped (and counted); DT_ERR_TOO_BIG when the encoded
- * message exceeds the whole queue (dropped and counted); DT_ERR_INVALID for a NULL m or a type
+ * On a socket output it never blocks (even if the sender options ask for `blocking`). Returns DT_OK
+ * when queued; DT_ERR_FULL when the queue was full and the message was dropped (and counted), the
+ * same result a socket output's write gives; DT_ERR_TOO_BIG when the encoded message exceeds the
+ * whole queue (dropped and counted); on another output, what its write returns; DT_ERR_INVALID for a NULL m or a type
  * outside 1..14; DT_OK and nothing else for a NULL tap. Safe to call from several threads at once. */
 dt_res dt_tap_send(struct dt_tap *t, const struct dt_message *m);
 
 /* Messages dropped so far (0 for a NULL tap). */
 uint64_t dt_tap_dropped(const struct dt_tap *t);
 
-/* All the counters (see struct dt_sender_stats). DT_ERR_INVALID for a NULL tap. */
-dt_res dt_tap_stats(const struct dt_tap *t, struct dt_sender_stats *st);
+/* The counters of the tap's output (dt_output_stats()), with the messages the tap itself refused
+ * added to dropped. DT_ERR_INVALID for a NULL tap. */
+dt_res dt_tap_stats(const struct dt_tap *t, struct dt_output_stats *st);
 
 /* Sends what is queued, STOP, waits for FINISH (all within the sender's timeout_ms), and frees t.
  * Returns as dt_output_close() does for a socket output; DT_OK for a NULL tap. */

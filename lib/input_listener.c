@@ -71,9 +71,8 @@ struct conn {
 
 struct dt_listener {
 	struct event_base *base;
-	dt_listener_payload_fn on_payload;
-	void *arg;
-	dt_listener_log_fn log;
+	struct dt_sink sink;
+	dt_log_fn log;
 	void *log_arg;
 	int log_level;
 
@@ -325,7 +324,9 @@ static bool conn_frame(struct conn *c, const struct dt_frame *f, const uint8_t *
 	c->bytes += f->len;
 	c->l->stats.frames++;
 	c->l->stats.bytes += f->len;
-	c->l->on_payload(c->l->arg, body, f->len, c->name, c->seen);
+	struct dt_item it;
+	dt_item_init(&it, body, f->len, NULL, c->name, c->seen);
+	c->l->sink.push(c->l->sink.arg, &it);
 	return true;
 }
 
@@ -764,9 +765,9 @@ dt_res dt_listener_add_tcp(struct dt_listener *l, const char *host_port)
 
 /* ==== The listener ==== */
 
-struct dt_listener *dt_listener_new(struct event_base *base, dt_listener_payload_fn on_payload, void *arg)
+struct dt_listener *dt_listener_new(struct event_base *base, const struct dt_sink *sink)
 {
-	if (base == NULL || on_payload == NULL) {
+	if (base == NULL || sink == NULL || sink->push == NULL) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -774,8 +775,7 @@ struct dt_listener *dt_listener_new(struct event_base *base, dt_listener_payload
 	if (l == NULL)
 		return NULL;
 	l->base = base;
-	l->on_payload = on_payload;
-	l->arg = arg;
+	l->sink = *sink;
 	l->log_level = LOG_INFO;
 	l->max_frame = DT_DEFAULT_MAX_FRAME_SIZE;
 	l->max_conns = DT_DEFAULT_MAX_CONNECTIONS;
@@ -791,7 +791,7 @@ struct dt_listener *dt_listener_new(struct event_base *base, dt_listener_payload
 	return l;
 }
 
-void dt_listener_set_log(struct dt_listener *l, dt_listener_log_fn log, void *arg, int max_level)
+void dt_listener_set_log(struct dt_listener *l, dt_log_fn log, void *arg, int max_level)
 {
 	l->log = log;
 	l->log_arg = arg;

@@ -818,6 +818,7 @@ const char *dt_strerror(dt_res res)
 	case DT_ERR_DECODE: return "payload is not a valid dnstap protobuf";
 	case DT_ERR_NO_MESSAGE: return "dnstap MESSAGE without its message field";
 	case DT_ERR_NOT_MESSAGE: return "dnstap type is not MESSAGE";
+	case DT_ERR_FULL: return "queue full: dropped";
 	}
 	return "unknown error";
 }

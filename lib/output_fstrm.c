@@ -13,12 +13,13 @@ struct fstrm_output {
 	bool append;
 	struct dt_writer *w;
 	uint64_t written_before; /* frames written by the writers before the last reopen */
+	uint64_t files;
 };
 
-static dt_res fstrm_write(struct dt_output *base, const uint8_t *payload, size_t len)
+static dt_res fstrm_write(struct dt_output *base, struct dt_item *it)
 {
 	struct fstrm_output *o = (struct fstrm_output *)base;
-	return o->w ? dt_writer_write(o->w, payload, len) : DT_ERR_IO;
+	return o->w ? dt_writer_write(o->w, it->payload, it->len) : DT_ERR_IO;
 }
 
 static dt_res fstrm_flush(struct dt_output *base)
@@ -40,6 +41,8 @@ static dt_res fstrm_reopen(struct dt_output *base)
 	dt_res open_res;
 	/* a rotated file is a fresh file: never append a second START...STOP to an old one */
 	o->w = dt_writer_open(o->path, false, &open_res);
+	if (o->w != NULL)
+		o->files++;
 	return res != DT_OK ? res : open_res;
 }
 
@@ -52,10 +55,22 @@ static dt_res fstrm_close(struct dt_output *base)
 	return res;
 }
 
-static uint64_t fstrm_frames_written(const struct dt_output *base)
+uint64_t dt__fstrm_frames_written(const struct dt_output *base)
 {
 	const struct fstrm_output *o = (const struct fstrm_output *)base;
 	return o->written_before + (o->w != NULL ? dt__writer_frames_written(o->w) : 0);
+}
+
+static void fstrm_stats(const struct dt_output *base, struct dt_output_stats *st)
+{
+	st->written = dt__fstrm_frames_written(base);
+	st->files = ((const struct fstrm_output *)base)->files;
+	st->exact = true;
+}
+
+static const char *fstrm_name(const struct dt_output *base)
+{
+	return ((const struct fstrm_output *)base)->path;
 }
 
 static const struct dt_output_ops fstrm_ops = {
@@ -63,7 +78,8 @@ static const struct dt_output_ops fstrm_ops = {
 	.flush = fstrm_flush,
 	.reopen = fstrm_reopen,
 	.close = fstrm_close,
-	.frames_written = fstrm_frames_written,
+	.stats = fstrm_stats,
+	.get_name = fstrm_name,
 };
 
 struct dt_output *dt_output_fstrm_open(const char *path, bool append, dt_res *res)
@@ -85,5 +101,6 @@ struct dt_output *dt_output_fstrm_open(const char *path, bool append, dt_res *re
 		free(o);
 		return NULL;
 	}
+	o->files = 1;
 	return &o->base;
 }

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -178,9 +179,9 @@ static struct timeval tv_ms(uint64_t ms)
 	return (struct timeval){.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 }
 
-static void say(struct socket_output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct socket_output *o, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void say(struct socket_output *o, const char *fmt, ...)
+static void say(struct socket_output *o, int level, const char *fmt, ...)
 {
 	if (o->opt.log == NULL)
 		return;
@@ -189,7 +190,7 @@ static void say(struct socket_output *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	o->opt.log(o->opt.log_ctx, line);
+	o->opt.log(o->opt.log_arg, level, line);
 }
 
 static void wake_thread(struct socket_output *o)
@@ -565,7 +566,7 @@ static void attempt_failed(struct socket_output *o, int err, dt_res res, const c
 		o->down_since = now_ms();
 	if (o->opt.blocking && !o->open_done) {
 		if (why != NULL) /* more than errno can say: a resolver's message, a collector that hung up */
-			say(o, "cannot connect to %s: %s", o->spec, why);
+			say(o, LOG_WARNING, "cannot connect to %s: %s", o->spec, why);
 		open_result(o, res, err);
 		return;
 	}
@@ -574,7 +575,7 @@ static void attempt_failed(struct socket_output *o, int err, dt_res res, const c
 		return;
 	}
 	if (!o->fail_logged) {
-		say(o, "cannot connect to %s: %s; retrying", o->spec, why != NULL ? why : strerror(err));
+		say(o, LOG_WARNING, "cannot connect to %s: %s; retrying", o->spec, why != NULL ? why : strerror(err));
 		o->fail_logged = true;
 	}
 	schedule_retry(o);
@@ -592,7 +593,7 @@ static void lost(struct socket_output *o, int err, const char *why)
 	o->last_res = DT_ERR_IO;
 	o->down_since = now_ms();
 	o->fail_logged = true; /* this line says it: no "cannot connect" on the first retry */
-	say(o, "lost connection to %s: %s", o->spec, why != NULL ? why : strerror(err));
+	say(o, LOG_WARNING, "lost connection to %s: %s", o->spec, why != NULL ? why : strerror(err));
 	if (was == ST_STOPPING || (o->close_started && queued(o) == 0)) {
 		shut_down(o, DT_ERR_IO, err); /* all was written, but FINISH never came */
 		return;
@@ -628,7 +629,7 @@ static void on_accept(struct socket_output *o, const struct dt_control *c)
 	o->down_since = 0;
 	o->fail_logged = false;
 	set_connected(o, true);
-	say(o, "connected to %s", o->spec);
+	say(o, LOG_INFO, "connected to %s", o->spec);
 	open_result(o, DT_OK, 0);
 	pump(o);
 }
@@ -1017,7 +1018,7 @@ static void log_drops(struct socket_output *o, bool final)
 	uint64_t now = now_ms();
 	if (!final && o->last_drop_log != 0 && now - o->last_drop_log < DROP_LOG_INTERVAL_MS)
 		return;
-	say(o, "%llu messages dropped", (unsigned long long)(d - o->logged_dropped));
+	say(o, LOG_WARNING, "%llu messages dropped", (unsigned long long)(d - o->logged_dropped));
 	o->logged_dropped = d;
 	o->last_drop_log = now;
 }
@@ -1034,7 +1035,7 @@ static void shut_down(struct socket_output *o, dt_res res, int err)
 	pthread_mutex_lock(&o->mu);
 	unsigned long long sent = o->sent, dropped = o->dropped;
 	pthread_mutex_unlock(&o->mu);
-	say(o, "closed: %llu messages sent, %llu dropped", sent, dropped);
+	say(o, LOG_INFO, "closed: %llu messages sent, %llu dropped", sent, dropped);
 	event_base_loopbreak(o->evbase);
 }
 
@@ -1073,7 +1074,7 @@ static void give_up(struct socket_output *o)
 	o->fail_errno = o->last_errno != 0 ? o->last_errno : ETIMEDOUT;
 	pthread_mutex_unlock(&o->mu);
 	drop_all(o);
-	say(o, "giving up on %s: %s", o->spec, strerror(o->fail_errno));
+	say(o, LOG_ERR, "giving up on %s: %s", o->spec, strerror(o->fail_errno));
 }
 
 static void check_closing(struct socket_output *o)
@@ -1134,16 +1135,18 @@ static void *io_main(void *arg)
 
 /* ==== Output operations ==== */
 
-static dt_res socket_write(struct dt_output *base, const uint8_t *payload, size_t len)
+static dt_res socket_write(struct dt_output *base, struct dt_item *it)
 {
 	struct socket_output *o = (struct socket_output *)base;
+	const uint8_t *payload = it->payload;
+	size_t len = it->len;
 	if (payload == NULL || len == 0 || len > UINT32_MAX)
 		return DT_ERR_INVALID;
 	dt_res res = enqueue(o, payload, len, NULL, o->opt.blocking);
 	if (o->opt.blocking)
 		return res;
-	/* a generic output reports only broken outputs; a drop is counted, not an error */
-	return res == DT_ERR_IO && errno == ENOBUFS ? DT_OK : res == DT_ERR_TOO_BIG ? DT_OK : res;
+	/* a drop is counted here and reported as such; only a broken output is an error */
+	return res == DT_ERR_IO && errno == ENOBUFS ? DT_ERR_FULL : res == DT_ERR_TOO_BIG ? DT_ERR_FULL : res;
 }
 
 static dt_res socket_flush(struct dt_output *base)
@@ -1205,8 +1208,17 @@ static dt_res socket_close(struct dt_output *base)
 	return res;
 }
 
+static void socket_stats(const struct dt_output *base, struct dt_output_stats *st);
+
+static const char *socket_name(const struct dt_output *base)
+{
+	return ((const struct socket_output *)base)->spec;
+}
+
 static const struct dt_output_ops socket_ops = {
 	.write = socket_write,
+	.stats = socket_stats,
+	.get_name = socket_name,
 	.flush = socket_flush,
 	.reopen = socket_reopen,
 	.close = socket_close,
@@ -1335,19 +1347,22 @@ struct dt_output *dt_output_socket_open(const char *spec, const struct dt_sender
 	return &o->base;
 }
 
-dt_res dt_output_socket_stats(const struct dt_output *base, struct dt_sender_stats *st)
+bool dt__is_socket_output(const struct dt_output *o)
 {
-	if (base == NULL || base->ops != &socket_ops || st == NULL)
-		return DT_ERR_INVALID;
+	return o != NULL && o->ops == &socket_ops;
+}
+
+static void socket_stats(const struct dt_output *base, struct dt_output_stats *st)
+{
 	struct socket_output *o = (struct socket_output *)(uintptr_t)base;
 	pthread_mutex_lock(&o->mu);
-	st->sent = o->sent;
+	st->exact = true;
+	st->written = o->sent;
 	st->dropped = o->dropped;
 	st->queued = o->count;
 	st->connects = o->connects;
 	st->connected = o->connected;
 	pthread_mutex_unlock(&o->mu);
-	return DT_OK;
 }
 
 void dt__socket_set_envelope(struct dt_output *base, const char *identity, const char *version)

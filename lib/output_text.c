@@ -20,6 +20,8 @@ struct text_output {
 	dt_res error; /* first write error: the output is broken after it */
 	struct dt_decoder *decoder;
 	struct dt_buf buf;
+	uint64_t formatted; /* messages formatted into buf (not necessarily on disk yet) */
+	uint64_t files;
 };
 
 static dt_res text_flush(struct dt_output *base)
@@ -37,14 +39,14 @@ static dt_res text_flush(struct dt_output *base)
 	return o->error;
 }
 
-static dt_res text_write(struct dt_output *base, const uint8_t *payload, size_t len)
+static dt_res text_write(struct dt_output *base, struct dt_item *it)
 {
 	struct text_output *o = (struct text_output *)base;
 	if (o->error != DT_OK)
 		return o->error;
-	const struct dt_message *m;
-	dt_res res = dt_decode(o->decoder, payload, len, &m);
-	if (res != DT_OK)
+	dt_res res;
+	const struct dt_message *m = dt__item_message(it, o->decoder, &res);
+	if (m == NULL)
 		return res;
 	size_t mark = o->buf.len;
 	res = dt_format(o->format, m, &o->buf);
@@ -53,6 +55,7 @@ static dt_res text_write(struct dt_output *base, const uint8_t *payload, size_t 
 		o->buf.failed = false;
 		return res;
 	}
+	o->formatted++;
 	if (o->buf.len >= TEXT_BATCH)
 		return text_flush(base);
 	return DT_OK;
@@ -75,6 +78,7 @@ static dt_res text_reopen(struct dt_output *base)
 		return DT_ERR_IO;
 	close(o->fd);
 	o->fd = fd;
+	o->files++;
 	return DT_OK;
 }
 
@@ -93,8 +97,25 @@ static dt_res text_close(struct dt_output *base)
 	return res;
 }
 
+/* Text cannot tell which line reached the disk before an error: written is what was formatted. */
+static void text_stats(const struct dt_output *base, struct dt_output_stats *st)
+{
+	const struct text_output *o = (const struct text_output *)base;
+	st->written = o->formatted;
+	st->files = o->files;
+	st->exact = false;
+}
+
+static const char *text_name(const struct dt_output *base)
+{
+	const struct text_output *o = (const struct text_output *)base;
+	return o->path != NULL ? o->path : "(stdout)";
+}
+
 static const struct dt_output_ops text_ops = {
 	.write = text_write,
+	.stats = text_stats,
+	.get_name = text_name,
 	.flush = text_flush,
 	.reopen = text_reopen,
 	.close = text_close,
@@ -132,6 +153,7 @@ struct dt_output *dt_output_text_open(const char *path, enum dt_format f, bool a
 			*res = DT_ERR_IO;
 			return NULL;
 		}
+		o->files = 1;
 	}
 	*res = DT_OK;
 	return &o->base;

@@ -16,4 +16,7 @@ dt_res dt__socket_send_message(struct dt_output *o, const struct dt_message *m);
  * must stay valid until o is closed. Call before the first message. */
 void dt__socket_set_envelope(struct dt_output *o, const char *identity, const char *version);
 
+/* True if o was made by dt_output_socket_open(): the tap then queues records instead of payloads. */
+bool dt__is_socket_output(const struct dt_output *o);
+
 #endif

@@ -7,6 +7,7 @@
 #include "sender.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,11 @@
 
 struct dt_tap {
 	struct dt_output *out;
+	bool socket;           /* out is a socket output: queue records, encoded on its thread */
+	pthread_mutex_t mu;    /* otherwise: one encoder at a time, and out is not thread-safe */
+	uint8_t *buf;          /* the encoding buffer (not socket) */
+	size_t cap;
+	uint64_t refused;      /* messages dropped by the tap itself (too big to encode) */
 	bool full;
 	char *identity; /* NULL: none; freed after out is closed (the sender's thread reads them) */
 	char *version;
@@ -39,16 +45,9 @@ static bool copy_field(char **dst, const char *v, const char *def)
 	return *dst != NULL;
 }
 
-struct dt_tap *dt_tap_open(const char *spec, const struct dt_tap_options *opt, dt_res *res)
+/* The envelope and the options; the output is attached by the caller. */
+static struct dt_tap *tap_alloc(const struct dt_tap_options *opt, dt_res *res)
 {
-	dt_res dummy;
-	if (res == NULL)
-		res = &dummy;
-	struct dt_tap_options defaults;
-	if (opt == NULL) {
-		dt_tap_options_init(&defaults);
-		opt = &defaults;
-	}
 	char host[256];
 	const char *host_default = NULL;
 	if (gethostname(host, sizeof(host)) == 0) {
@@ -65,20 +64,65 @@ struct dt_tap *dt_tap_open(const char *spec, const struct dt_tap_options *opt, d
 		*res = DT_ERR_NOMEM;
 		return NULL;
 	}
+	pthread_mutex_init(&t->mu, NULL);
 	t->full = opt->full;
-	struct dt_sender_options so = opt->sender;
-	so.blocking = false; /* a tap never makes its caller wait */
-	t->out = dt_output_socket_open(spec, &so, res);
-	if (t->out == NULL) {
-		int e = errno;
-		free(t->identity);
-		free(t->version);
-		free(t);
-		errno = e;
+	return t;
+}
+
+static void tap_free(struct dt_tap *t)
+{
+	int e = errno;
+	pthread_mutex_destroy(&t->mu);
+	free(t->buf);
+	free(t->identity);
+	free(t->version);
+	free(t);
+	errno = e;
+}
+
+struct dt_tap *dt_tap_new(struct dt_output *out, const struct dt_tap_options *opt, dt_res *res)
+{
+	dt_res dummy;
+	if (res == NULL)
+		res = &dummy;
+	struct dt_tap_options defaults;
+	if (opt == NULL) {
+		dt_tap_options_init(&defaults);
+		opt = &defaults;
+	}
+	if (out == NULL) {
+		*res = DT_ERR_INVALID;
 		return NULL;
 	}
-	dt__socket_set_envelope(t->out, t->identity, t->version);
+	struct dt_tap *t = tap_alloc(opt, res);
+	if (t == NULL) {
+		dt_output_close(out);
+		return NULL;
+	}
+	t->out = out;
+	t->socket = dt__is_socket_output(out);
+	if (t->socket)
+		dt__socket_set_envelope(t->out, t->identity, t->version);
+	*res = DT_OK;
 	return t;
+}
+
+struct dt_tap *dt_tap_open(const char *spec, const struct dt_tap_options *opt, dt_res *res)
+{
+	dt_res dummy;
+	if (res == NULL)
+		res = &dummy;
+	struct dt_tap_options defaults;
+	if (opt == NULL) {
+		dt_tap_options_init(&defaults);
+		opt = &defaults;
+	}
+	struct dt_sender_options so = opt->sender;
+	so.blocking = false; /* a tap never makes its caller wait */
+	struct dt_output *out = dt_output_socket_open(spec, &so, res);
+	if (out == NULL)
+		return NULL;
+	return dt_tap_new(out, opt, res);
 }
 
 bool dt_tap_full(const struct dt_tap *t)
@@ -92,17 +136,57 @@ dt_res dt_tap_send(struct dt_tap *t, const struct dt_message *m)
 		return DT_OK;
 	if (m == NULL || m->type < DT_AUTH_QUERY || m->type > DT_UPDATE_RESPONSE)
 		return DT_ERR_INVALID;
-	return dt__socket_send_message(t->out, m);
+	if (t->socket) {
+		dt_res res = dt__socket_send_message(t->out, m);
+		return res == DT_ERR_IO && errno == ENOBUFS ? DT_ERR_FULL : res;
+	}
+	/* Any other output: encode here, with the tap's envelope where m has none of its own. */
+	struct dt_message e = *m;
+	e.dnstap_type = DT_TYPE_MESSAGE;
+	e.has_message = true;
+	if (!e.has_identity && t->identity != NULL) {
+		e.has_identity = true;
+		e.identity = (struct dt_bytes){(const uint8_t *)t->identity, strlen(t->identity)};
+	}
+	if (!e.has_version && t->version != NULL) {
+		e.has_version = true;
+		e.version = (struct dt_bytes){(const uint8_t *)t->version, strlen(t->version)};
+	}
+	pthread_mutex_lock(&t->mu);
+	size_t need = dt_encoded_size(&e), len = 0;
+	dt_res res = DT_OK;
+	if (need > t->cap) {
+		uint8_t *nb = realloc(t->buf, need);
+		if (nb == NULL) {
+			t->refused++;
+			res = DT_ERR_NOMEM;
+		} else {
+			t->buf = nb;
+			t->cap = need;
+		}
+	}
+	if (res == DT_OK)
+		res = dt_encode(&e, t->buf, &len);
+	if (res == DT_OK)
+		res = dt_output_write(t->out, t->buf, len);
+	pthread_mutex_unlock(&t->mu);
+	return res;
 }
 
-dt_res dt_tap_stats(const struct dt_tap *t, struct dt_sender_stats *st)
+dt_res dt_tap_stats(const struct dt_tap *t, struct dt_output_stats *st)
 {
-	return t == NULL ? DT_ERR_INVALID : dt_output_socket_stats(t->out, st);
+	if (t == NULL || st == NULL)
+		return DT_ERR_INVALID;
+	dt_res res = dt_output_stats(t->out, st);
+	pthread_mutex_lock((pthread_mutex_t *)&t->mu);
+	st->dropped += t->refused;
+	pthread_mutex_unlock((pthread_mutex_t *)&t->mu);
+	return res;
 }
 
 uint64_t dt_tap_dropped(const struct dt_tap *t)
 {
-	struct dt_sender_stats st;
+	struct dt_output_stats st;
 	return dt_tap_stats(t, &st) == DT_OK ? st.dropped : 0;
 }
 
@@ -111,11 +195,7 @@ dt_res dt_tap_close(struct dt_tap *t)
 	if (t == NULL)
 		return DT_OK;
 	dt_res res = dt_output_close(t->out);
-	int e = errno;
-	free(t->identity);
-	free(t->version);
-	free(t);
-	errno = e;
+	tap_free(t);
 	return res;
 }
 

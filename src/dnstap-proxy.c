@@ -358,10 +358,11 @@ static void tap_forwarder(struct proxy *p, int type, const struct sockaddr *loca
 	dt_tap_send(p->tap, &m);
 }
 
-static void tap_log(void *ctx, const char *msg)
+static void tap_log(void *arg, int level, const char *line)
 {
-	(void)ctx;
-	fprintf(stderr, PROG ": dnstap: %s\n", msg);
+	(void)arg;
+	(void)level;
+	fprintf(stderr, PROG ": dnstap: %s\n", line);
 }
 
 /* ==== UDP ==== */

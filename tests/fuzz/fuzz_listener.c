@@ -234,14 +234,15 @@ struct run {
 	int closed_level;
 };
 
-static void on_payload(void *arg, const uint8_t *payload, size_t len, const char *peer, uint64_t frame)
+static dt_res on_item(void *arg, struct dt_item *it)
 {
 	struct run *r = arg;
-	FUZZ_CHECK(len >= 1 && len <= r->max);
-	FUZZ_CHECK(strcmp(peer, NAME) == 0);
+	FUZZ_CHECK(it->len >= 1 && it->len <= r->max);
+	FUZZ_CHECK(it->peer != NULL && strcmp(it->peer, NAME) == 0);
 	FUZZ_CHECK(r->next < r->m->n_out);
 	const struct expect *e = &r->m->out[r->next++];
-	FUZZ_CHECK(len == e->len && frame == e->frame && memcmp(payload, r->m->s + e->off, len) == 0);
+	FUZZ_CHECK(it->len == e->len && it->frame == e->frame && memcmp(it->payload, r->m->s + e->off, it->len) == 0);
+	return DT_OK;
 }
 
 static bool starts(const char *s, const char *prefix)
@@ -403,7 +404,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	idle_ms = 0;
 	struct event_base *base = event_base_new();
 	FUZZ_CHECK(base != NULL);
-	struct dt_listener *l = dt_listener_new(base, on_payload, &r);
+	struct dt_sink sink = {on_item, &r};
+	struct dt_listener *l = dt_listener_new(base, &sink);
 	FUZZ_CHECK(l != NULL);
 	dt_listener_set_log(l, on_log, &r, LOG_DEBUG);
 	FUZZ_CHECK(dt_listener_set_max_frame_size(l, h[0] ? max : 0) == DT_OK);

@@ -288,9 +288,10 @@ static bool has_frames(void *arg)
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char log_text[8192];
 
-static void log_cb(void *ctx, const char *msg)
+static void log_cb(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
+	(void)level;
 	pthread_mutex_lock(&log_mu);
 	size_t l = strlen(log_text);
 	snprintf(log_text + l, sizeof(log_text) - l, "%s\n", msg);
@@ -466,7 +467,7 @@ START_TEST(test_null_tap_and_invalid)
 	ck_assert(!dt_tap_full(NULL));
 	ck_assert_uint_eq(dt_tap_dropped(NULL), 0);
 	ck_assert_int_eq(dt_tap_close(NULL), DT_OK);
-	struct dt_sender_stats st;
+	struct dt_output_stats st;
 	ck_assert_int_eq(dt_tap_stats(NULL, &st), DT_ERR_INVALID);
 
 	struct dt_tap *t = dt_tap_open("/nonexistent/tap.sock", NULL, NULL);
@@ -480,7 +481,7 @@ START_TEST(test_null_tap_and_invalid)
 	ck_assert_int_eq(dt_tap_close(t), DT_OK); /* nothing queued */
 
 	/* a generic output is not a socket output */
-	ck_assert_int_eq(dt_output_socket_stats(NULL, &st), DT_ERR_INVALID);
+	ck_assert_int_eq(dt_output_stats(NULL, &st), DT_ERR_INVALID);
 }
 END_TEST
 
@@ -495,9 +496,9 @@ START_TEST(test_round_trip)
 	ck_assert_ptr_nonnull(t);
 	for (unsigned i = 0; i < n; i++)
 		ck_assert_int_eq(send_nth(t, i), DT_OK);
-	struct dt_sender_stats st;
+	struct dt_output_stats st;
 	ck_assert_int_eq(dt_tap_stats(t, &st), DT_OK);
-	ck_assert_uint_eq(st.sent + st.queued, n);
+	ck_assert_uint_eq(st.written + st.queued, n);
 	ck_assert_uint_eq(st.dropped, 0);
 	ck_assert_int_eq(dt_tap_close(t), DT_OK);
 	collector_join(c);
@@ -612,16 +613,16 @@ START_TEST(test_queue_full_drops)
 		dt_res r = send_nth(t, i);
 		if (r == DT_OK)
 			ok++;
-		else if (r == DT_ERR_IO && errno == ENOBUFS)
+		else if (r == DT_ERR_FULL)
 			full++;
 	}
 	ck_assert_uint_eq(ok, 10);
 	ck_assert_uint_eq(full, 15);
 	ck_assert_uint_eq(dt_tap_dropped(t), 15);
-	struct dt_sender_stats st;
+	struct dt_output_stats st;
 	dt_tap_stats(t, &st);
 	ck_assert_uint_eq(st.queued, 10);
-	ck_assert_uint_eq(st.sent, 0);
+	ck_assert_uint_eq(st.written, 0);
 	ck_assert(!st.connected);
 	uint64_t t0 = ms_now();
 	errno = 0;
@@ -644,7 +645,7 @@ START_TEST(test_backlog_after_collector_starts)
 	ck_assert_ptr_nonnull(t);
 	for (unsigned i = 0; i < 50; i++)
 		ck_assert_int_eq(send_nth(t, i), DT_OK);
-	struct dt_sender_stats st;
+	struct dt_output_stats st;
 	ck_assert_int_eq(dt_tap_stats(t, &st), DT_OK);
 	ck_assert_uint_eq(st.queued, 50);
 	ck_assert(!st.connected);
@@ -672,7 +673,7 @@ START_TEST(test_reconnect)
 	struct want w = {c, 10};
 	ck_assert(eventually(has_frames, &w, 3000));
 	/* wait until the sender has seen the hang-up and is connected again */
-	struct dt_sender_stats st = {0};
+	struct dt_output_stats st = {0};
 	uint64_t end = ms_now() + 3000;
 	while (ms_now() < end && (dt_tap_stats(t, &st), st.connects < 2 || !st.connected))
 		usleep(5000);
@@ -777,8 +778,8 @@ START_TEST(test_blocking_relay)
 		int len = snprintf(payload, sizeof(payload), "payload %u", i);
 		ck_assert_int_eq(dt_output_write(o, (const uint8_t *)payload, (size_t)len), DT_OK);
 	}
-	struct dt_sender_stats st;
-	ck_assert_int_eq(dt_output_socket_stats(o, &st), DT_OK);
+	struct dt_output_stats st;
+	ck_assert_int_eq(dt_output_stats(o, &st), DT_OK);
 	ck_assert_uint_eq(st.dropped, 0);
 	ck_assert_int_eq(dt_output_flush(o), DT_OK);
 	ck_assert_int_eq(dt_output_reopen(o), DT_OK);
