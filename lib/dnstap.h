@@ -508,6 +508,19 @@ dt_res dt_listener_set_max_connections(struct dt_listener *l, unsigned n);
  * with errno, DT_ERR_NOMEM. The socket file is removed by dt_listener_shutdown() if it is still ours. */
 dt_res dt_listener_add_unix(struct dt_listener *l, const char *path);
 
+/* Permissions of the unix sockets added after this call, for DNS servers that run as their own users
+ * (unbound, bind, knot): mode (such as 0660; 0: what the umask gives), owner uid and group gid (-1:
+ * unchanged). They are applied to the socket file after bind() and before listen(): until then a
+ * connect() is refused, so no sender can connect before they hold. DT_ERR_INVALID for a mode above
+ * 07777. A failure to apply them fails dt_listener_add_unix() (DT_ERR_IO with errno, EPERM...). */
+dt_res dt_listener_set_unix_permissions(struct dt_listener *l, unsigned mode, long uid, long gid);
+
+/* Adopts fd, a stream socket already bound and listening (passed in by a service manager: systemd's
+ * socket activation), as a listening socket whose log lines use name. It is made non-blocking and
+ * belongs to the listener from now on; a socket file behind it is never removed by the listener.
+ * DT_ERR_IO with errno EINVAL if fd is not a listening stream socket (it is then left open). */
+dt_res dt_listener_add_listening(struct dt_listener *l, int fd, const char *name);
+
 /* Listens on TCP at "HOST:PORT" or "[IPv6]:PORT". HOST is a literal address or a name (every address
  * it resolves to is listened on); an empty HOST means every local address. PORT 0 picks a free port:
  * the actual address is in the LOG_INFO line "listening on ...". DT_ERR_INVALID for a malformed or

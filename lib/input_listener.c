@@ -80,6 +80,8 @@ struct dt_listener {
 	unsigned timeout_ms;
 	const struct timeval *timeout; /* libevent common timeout for timeout_ms; NULL: none */
 	unsigned max_conns;
+	unsigned unix_mode;          /* permissions of new unix socket files (0: the umask's) */
+	long unix_uid, unix_gid;     /* their owner and group (-1: unchanged) */
 
 	struct sock *socks;
 	struct conn *conns;
@@ -698,7 +700,10 @@ dt_res dt_listener_add_unix(struct dt_listener *l, const char *path)
 		errno = e;
 		return DT_ERR_IO;
 	}
-	if (listen(fd, SOMAXCONN) != 0) {
+	/* before listen(): until then a connect() is refused, so no sender gets in before these hold */
+	if ((l->unix_mode != 0 && chmod(path, (mode_t)l->unix_mode) != 0) ||
+	    ((l->unix_uid >= 0 || l->unix_gid >= 0) && chown(path, (uid_t)l->unix_uid, (gid_t)l->unix_gid) != 0) ||
+	    listen(fd, SOMAXCONN) != 0) {
 		int e = errno;
 		unlink(path);
 		close(fd);
@@ -763,6 +768,36 @@ dt_res dt_listener_add_tcp(struct dt_listener *l, const char *host_port)
 	return r;
 }
 
+/* Adopts a socket that is already bound and listening (systemd's socket activation). */
+dt_res dt_listener_add_listening(struct dt_listener *l, int fd, const char *name)
+{
+	int listening = 0, type = 0;
+	socklen_t len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0)
+		return DT_ERR_IO;
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+		return DT_ERR_IO;
+	if (!listening || type != SOCK_STREAM) {
+		errno = EINVAL;
+		return DT_ERR_IO;
+	}
+	if (evutil_make_socket_nonblocking(fd) != 0 || evutil_make_socket_closeonexec(fd) != 0)
+		return DT_ERR_IO;
+	/* the socket file is the service manager's: never removed by us */
+	return add_sock(l, fd, name, false);
+}
+
+dt_res dt_listener_set_unix_permissions(struct dt_listener *l, unsigned mode, long uid, long gid)
+{
+	if (mode > 07777)
+		return DT_ERR_INVALID;
+	l->unix_mode = mode;
+	l->unix_uid = uid;
+	l->unix_gid = gid;
+	return DT_OK;
+}
+
 /* ==== The listener ==== */
 
 struct dt_listener *dt_listener_new(struct event_base *base, const struct dt_sink *sink)
@@ -779,6 +814,8 @@ struct dt_listener *dt_listener_new(struct event_base *base, const struct dt_sin
 	l->log_level = LOG_INFO;
 	l->max_frame = DT_DEFAULT_MAX_FRAME_SIZE;
 	l->max_conns = DT_DEFAULT_MAX_CONNECTIONS;
+	l->unix_uid = -1;
+	l->unix_gid = -1;
 	l->accept_len = dt__control_build(l->accept_frame, DT_CTRL_ACCEPT, true);
 	l->finish_len = dt__control_build(l->finish_frame, DT_CTRL_FINISH, false);
 	l->retry = evtimer_new(base, on_retry, l);

@@ -18,12 +18,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+
+#include "service.h"
 
 #define MAX_LIST 64
 
@@ -45,6 +53,13 @@ struct args {
 	uint64_t split;          /* --split SECONDS */
 	uint64_t max_size;       /* --max-size BYTES */
 	bool verbose, silent;
+	uint64_t socket_mode;     /* --socket-mode, parsed (0: not given) */
+	const char *socket_owner, *socket_group, *user;
+	/* resolved by check_args() */
+	long socket_uid, socket_gid;
+	uid_t uid;
+	gid_t gid;
+	bool drop;
 };
 
 enum kind {
@@ -54,6 +69,8 @@ enum kind {
 	FILE_NAME,
 	DURATION, /* Go syntax */
 	NUMBER,   /* 1..max */
+	OCTAL,    /* a file mode */
+	NAME,     /* a user or group name, resolved later */
 	SHOW_HELP,
 	SHOW_VERSION,
 };
@@ -102,6 +119,15 @@ static const struct flag flags[] = {
 	{"Logging (on standard error):", HEADING, 0, 0, NULL, NULL},
 	{"v", BOOL, F(verbose), 0, NULL, "also log each sender's handshake"},
 	{"silent", BOOL, F(silent), 0, NULL, "log only problems, not connections and totals"},
+	{"Running as a service (sockets passed by systemd's socket activation are used as -u/-l):", HEADING,
+	 0, 0, NULL, NULL},
+	{"socket-mode", OCTAL, F(socket_mode), 07777, "OCTAL", "permissions of the -u socket files (such as 0660)"},
+	{"socket-owner", NAME, F(socket_owner), 0, "USER", "owner of the -u socket files"},
+	{"socket-group", NAME, F(socket_group), 0, "GROUP",
+	 "group of the -u socket files (so that unbound, bind or knot may connect)"},
+	{"user", NAME, F(user), 0, "USER[:GROUP]",
+	 "run as USER (and GROUP, else USER's group) once the sockets and the\n"
+	 "first output file are open, before any frame is read"},
 	{"Other:", HEADING, 0, 0, NULL, NULL},
 	{"h", SHOW_HELP, 0, 0, NULL, "show this help and exit"},
 	{"help", SHOW_HELP, 0, 0, NULL, NULL},
@@ -288,6 +314,21 @@ static void set_flag(struct args *a, const struct flag *f, const char *value)
 	case NUMBER:
 		*(uint64_t *)field = parse_number(f->name, value, f->max);
 		break;
+	case OCTAL: {
+		char *end;
+		errno = 0;
+		unsigned long m = strtoul(value, &end, 8);
+		/* 0 would let no sender connect: not a mode anyone means */
+		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || m == 0 || m > f->max)
+			usage_error("invalid value \"%s\" for flag -%s (want an octal mode such as 0660)", value, f->name);
+		*(uint64_t *)field = m;
+		break;
+	}
+	case NAME:
+		if (value[0] == '\0')
+			usage_error("-%s needs a name, not an empty string", f->name);
+		*(const char **)field = value;
+		break;
 	default:
 		break;
 	}
@@ -346,9 +387,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 }
 
 /* The combinations that make no sense, in the Go tool's words where it has them. */
-static void check_args(const struct args *a)
+static void check_args(const struct args *a, int passed)
 {
-	if (a->read.n + a->unix_in.n + a->tcp_in.n == 0)
+	if (a->read.n + a->unix_in.n + a->tcp_in.n + (size_t)passed == 0)
 		fail(1, "Error: no inputs specified.");
 	if ((int)a->quiet + (int)a->yaml + (int)a->json > 1)
 		fail(1, "Error: specify at most one of -q, -y, or -j.");
@@ -360,6 +401,121 @@ static void check_args(const struct args *a)
 		usage_error("-v and --silent contradict each other");
 	if (a->unix_out.n + a->tcp_out.n > 0 && (a->quiet || a->yaml || a->json || a->write != NULL))
 		warn("-q, -y, -j and -w are ignored with -U/-T: frames are relayed as they are");
+}
+
+/* A user or group, by name or number. */
+static bool lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(name);
+	char *end;
+	if (pw == NULL && name[0] >= '0' && name[0] <= '9') {
+		unsigned long v = strtoul(name, &end, 10);
+		if (*end == '\0')
+			pw = getpwuid((uid_t)v);
+	}
+	if (pw == NULL)
+		return false;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return true;
+}
+
+static bool lookup_group(const char *name, gid_t *gid)
+{
+	struct group *gr = getgrnam(name);
+	char *end;
+	if (gr == NULL && name[0] >= '0' && name[0] <= '9') {
+		unsigned long v = strtoul(name, &end, 10);
+		if (*end == '\0')
+			gr = getgrgid((gid_t)v);
+	}
+	if (gr == NULL)
+		return false;
+	*gid = gr->gr_gid;
+	return true;
+}
+
+/* --socket-owner, --socket-group and --user name users and groups that must exist. */
+static void resolve_users(struct args *a)
+{
+	uid_t uid;
+	gid_t gid;
+	a->socket_uid = a->socket_gid = -1;
+	if ((a->socket_mode || a->socket_owner || a->socket_group) && a->unix_in.n == 0)
+		usage_error("--socket-mode, --socket-owner and --socket-group apply to -u sockets; there is none");
+	if (a->socket_owner != NULL) {
+		if (!lookup_user(a->socket_owner, &uid, &gid))
+			usage_error("--socket-owner: no such user: %s", a->socket_owner);
+		a->socket_uid = (long)uid;
+	}
+	if (a->socket_group != NULL) {
+		if (!lookup_group(a->socket_group, &gid))
+			usage_error("--socket-group: no such group: %s", a->socket_group);
+		a->socket_gid = (long)gid;
+	}
+	if (a->user != NULL) {
+		char name[256];
+		const char *colon = strchr(a->user, ':');
+		size_t n = colon != NULL ? (size_t)(colon - a->user) : strlen(a->user);
+		if (n == 0 || n >= sizeof(name) || (colon != NULL && colon[1] == '\0'))
+			usage_error("--user wants USER or USER:GROUP, not \"%s\"", a->user);
+		memcpy(name, a->user, n);
+		name[n] = '\0';
+		if (!lookup_user(name, &a->uid, &a->gid))
+			usage_error("--user: no such user: %s", name);
+		if (colon != NULL && !lookup_group(colon + 1, &a->gid))
+			usage_error("--user: no such group: %s", colon + 1);
+		a->drop = true;
+	}
+}
+
+/* --user: from now on, USER and GROUP only (with USER's supplementary groups), for good. */
+static bool drop_privileges(const struct args *a)
+{
+	if (!a->drop)
+		return true;
+	char name[256];
+	const char *colon = strchr(a->user, ':');
+	size_t n = colon != NULL ? (size_t)(colon - a->user) : strlen(a->user);
+	memcpy(name, a->user, n);
+	name[n] = '\0';
+	struct passwd *pw = getpwuid(a->uid);
+	if (geteuid() == 0 && (initgroups(pw != NULL ? pw->pw_name : name, a->gid) != 0 && setgroups(1, &a->gid) != 0)) {
+		warn("--user %s: cannot set the groups: %s", a->user, strerror(errno));
+		return false;
+	}
+	if (setgid(a->gid) != 0 || setuid(a->uid) != 0) {
+		warn("--user %s: %s", a->user, strerror(errno));
+		return false;
+	}
+	if (a->uid != 0 && setuid(0) == 0) { /* a drop that can be undone is no drop */
+		warn("--user %s: privileges could be regained; not going on", a->user);
+		return false;
+	}
+	return true;
+}
+
+/* Rotated files are created anew all the time: as root, in a directory anyone can write, another user
+ * could plant a link where the next name will be. Refuse, as logrotate does. */
+static bool safe_rotation_dir(const struct args *a)
+{
+	if ((a->split == 0 && a->max_size == 0) || a->write == NULL || geteuid() != 0)
+		return true;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", a->write);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	struct stat st;
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH)) {
+		warn("%s: writable by anyone; not rotating files there as root (use --user or another directory)", dir);
+		return false;
+	}
+	return true;
 }
 
 /* ==== Running ==== */
@@ -374,6 +530,8 @@ struct run {
 	bool bad;         /* an input or frame was bad: exit 1 at the end */
 	bool in_log;      /* a log line is being written (flushing for it must not log again) */
 	const char *relay; /* -U/-T's address, NULL without a relay */
+	int passed;        /* listening sockets passed by the service manager, from SERVICE_FIRST_FD */
+	char **passed_names;
 	bool relay_spoke; /* the relay's own log has said why its first connection failed */
 };
 
@@ -516,9 +674,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	struct run *r = arg;
 	if (sig == SIGHUP) {
+		service_notify("RELOADING=1");
 		dt_pipeline_reopen(r->pipe);
+		service_notify("READY=1");
 		return;
 	}
+	service_notify("STOPPING=1");
 	if (r->log_level >= LOG_INFO)
 		fprintf(stderr, "dnstap: %s: reading what the senders have sent, then finishing\n",
 			sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -543,6 +704,31 @@ static struct event *add_signal(struct run *r, int sig)
 	return ev;
 }
 
+/* What a passed socket is bound to, written as -u and -l take it: "/run/dnstap.sock", "127.0.0.1:6000",
+ * "[::1]:6000". */
+static void bound_name(int fd, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	snprintf(out, size, "socket %d", fd);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+		if (len > offsetof(struct sockaddr_un, sun_path) && sun->sun_path[0] != '\0')
+			snprintf(out, size, "%.*s", (int)(len - offsetof(struct sockaddr_un, sun_path)), sun->sun_path);
+	} else if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(out, size, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(out, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	}
+}
+
 /* Binds every -u and -l socket. On failure says why and returns false. */
 static bool start_listening(struct run *r)
 {
@@ -557,9 +743,29 @@ static bool start_listening(struct run *r)
 	dt_listener_set_max_connections(r->listener, (unsigned)a->max_connections);
 	if (a->has_timeout && dt_listener_set_handshake_timeout(r->listener, a->timeout_ms) != DT_OK)
 		fail(1, "cannot set up the listener: out of memory");
+	if (a->socket_mode != 0 || a->socket_uid >= 0 || a->socket_gid >= 0)
+		dt_listener_set_unix_permissions(r->listener, (unsigned)a->socket_mode, a->socket_uid, a->socket_gid);
 
+	/* sockets from the service manager first: a -u/-l naming one of them is served by it */
+	bool taken_u[MAX_LIST] = {false}, taken_l[MAX_LIST] = {false};
+	for (int i = 0; i < r->passed; i++) {
+		int fd = SERVICE_FIRST_FD + i;
+		char name[PATH_MAX];
+		bound_name(fd, name, sizeof(name));
+		for (size_t k = 0; k < a->unix_in.n; k++)
+			taken_u[k] = taken_u[k] || strcmp(a->unix_in.v[k], name) == 0;
+		for (size_t k = 0; k < a->tcp_in.n; k++)
+			taken_l[k] = taken_l[k] || strcmp(a->tcp_in.v[k], name) == 0;
+		if (dt_listener_add_listening(r->listener, fd, name) != DT_OK) {
+			warn("%s (socket %d, \"%s\", from the service manager): not a listening stream socket: %s", name,
+			     fd, r->passed_names[i], strerror(errno));
+			return false;
+		}
+	}
 	for (size_t i = 0; i < a->unix_in.n; i++) {
 		const char *path = a->unix_in.v[i];
+		if (taken_u[i])
+			continue;
 		dt_res res = dt_listener_add_unix(r->listener, path);
 		if (res == DT_OK)
 			continue;
@@ -573,6 +779,8 @@ static bool start_listening(struct run *r)
 	}
 	for (size_t i = 0; i < a->tcp_in.n; i++) {
 		const char *addr = a->tcp_in.v[i];
+		if (taken_l[i])
+			continue;
 		dt_res res = dt_listener_add_tcp(r->listener, addr);
 		if (res == DT_OK)
 			continue;
@@ -639,13 +847,17 @@ int main(int argc, char **argv)
 {
 	struct run r = {0};
 	parse_args(argc, argv, &r.args);
-	check_args(&r.args);
+	r.passed = service_listen_fds(&r.passed_names);
+	if (r.passed < 0)
+		fail(1, "LISTEN_FDS: %s", strerror(errno));
+	check_args(&r.args, r.passed);
+	resolve_users(&r.args);
 	r.log_level = r.args.silent ? LOG_WARNING : r.args.verbose ? LOG_DEBUG : LOG_INFO;
 
 	/* a vanished reader of standard output shows up as EPIPE, handled where we write */
 	signal(SIGPIPE, SIG_IGN);
 
-	bool listening = r.args.unix_in.n + r.args.tcp_in.n > 0;
+	bool listening = r.args.unix_in.n + r.args.tcp_in.n > 0 || r.passed > 0;
 	if (listening && (r.base = event_base_new()) == NULL)
 		fail(1, "cannot set up the event loop");
 	struct dt_pipeline_options po;
@@ -656,8 +868,11 @@ int main(int argc, char **argv)
 	if ((r.pipe = dt_pipeline_new(&po)) == NULL)
 		fail(1, "cannot set up the pipeline: out of memory");
 
-	bool ok = (!listening || start_listening(&r)) && open_output(&r);
+	/* sockets, then the first output file, then no more privileges, then the first frame */
+	bool ok = (!listening || start_listening(&r)) && (r.args.drop || safe_rotation_dir(&r.args)) &&
+		  open_output(&r) && drop_privileges(&r.args);
 	if (ok) {
+		service_notify("READY=1");
 		read_files(&r);
 		if (listening && !failed(&r))
 			run_listener(&r);
@@ -668,6 +883,7 @@ int main(int argc, char **argv)
 	dt_pipeline_get_stats(r.pipe, &ps);
 	dt_res res = dt_pipeline_close(r.pipe);
 	cleanup(&r);
+	service_free_names(r.passed_names);
 	if (!ok)
 		return 1;
 	if (res != DT_OK && !(res == DT_ERR_IO && errno == EPIPE))
