@@ -404,22 +404,43 @@ signal_test() {
 	python3 "$FCHECK" "$TMP/out.dnstap" "$TMP/head2.dnstap" "$TMP/head5.dnstap" "$UNBOUND"
 }
 
+# backlog PATH: connections queued on the listening unix socket PATH that nobody has accepted yet.
+backlog() {
+	ss -xlnH src "$1" | awk '{ print $3 }'
+}
+
+# line_of REGEX: the number of the first line of our log that matches (0: none).
+line_of() {
+	grep -nE -m 1 -- "$1" "$TMP/dnstap.err" | cut -d: -f1 | grep . || echo 0
+}
+
 @test "--max-connections: at the limit new senders wait (logged once), and are served when one leaves" {
+	require ss
 	listen_dnstap -u "$TMP/s.sock" -w "$TMP/out.dnstap" --max-connections 2 -t 0
 	spawn silent1 python3 "$FSEND" "unix:$TMP/s.sock" "wait=$TMP/go1"
-	local s1=$SPAWNED
+	wait_until 10 eval "grep -q 'connection 1: accepted' '$TMP/dnstap.err'" # so it is connection 1
 	spawn silent2 python3 "$FSEND" "unix:$TMP/s.sock" sleep=60
 	wait_until 10 eval "grep -q 'limit of 2 connections reached' '$TMP/dnstap.err'"
 	spawn replay fstrm_replay -t "$CT" -u "$TMP/s.sock" -r "$KDIG"
 	local r=$SPAWNED
-	sleep 1
-	kill -0 "$r" # still waiting in the backlog
+	# the third sender has really connected, and waits in the kernel's backlog, not accepted by us
+	wait_until 10 eval '[ "$(backlog "$TMP/s.sock")" = 1 ]'
+	[ "$(logged 'connection 3')" -eq 0 ]
 	[ "$(frames "$TMP/out.dnstap")" -eq 0 ]
+	kill -0 "$r"
 	touch "$TMP/go1" # one silent client leaves
 	finished "$r"
+	[ "$(backlog "$TMP/s.sock")" = 0 ]
 	stop_dnstap
+	[ "$DT_STATUS" -eq 0 ]
+	# it was accepted only once connection 1 had gone, and every one of its frames arrived
+	[ "$(line_of "connection 1: closed")" -gt 0 ]
+	[ "$(line_of "connection 3: accepted")" -gt "$(line_of "connection 1: closed")" ]
+	grep -qx "dnstap: $TMP/s.sock: connection 3: closed (STOP received, FINISH sent): 104 frames, [0-9]* bytes" \
+		"$TMP/dnstap.err"
 	cmp "$TMP/out.dnstap" "$KDIG"
-	[ "$(logged 'limit of 2 connections reached')" -ge 1 ]
+	# the first time the limit is reached is logged, the second (connection 3 taking the freed place) not
+	[ "$(logged 'limit of 2 connections reached')" -eq 1 ]
 }
 
 # ==== limits and logging flags ====
