@@ -724,11 +724,11 @@ START_TEST(test_mute_collector)
 	/* a second READY: the first handshake was given up (timeout_ms is 300) and a new one begun */
 	struct want w = {c, 2};
 	ck_assert(eventually(has_readies, &w, 10000));
-	struct dt_sender_stats st;
+	struct dt_output_stats st;
 	ck_assert_int_eq(dt_tap_stats(t, &st), DT_OK);
 	ck_assert(!st.connected);
 	ck_assert_uint_eq(st.connects, 0);
-	ck_assert_uint_eq(st.sent, 0);
+	ck_assert_uint_eq(st.written, 0);
 	ck_assert_uint_eq(st.queued, 5);
 	ck_assert_uint_eq(st.dropped, 0);
 	uint64_t t0 = ms_now();
