@@ -3,6 +3,7 @@
  * other input; both push into the same sink, so a program has one delivery path. */
 #include "config.h"
 
+#include "log.h"
 #include "dnstap.h"
 
 #include <errno.h>
@@ -20,14 +21,10 @@ static void say(const struct dt_file_input_options *o, const char *fmt, ...) __a
 
 static void say(const struct dt_file_input_options *o, const char *fmt, ...)
 {
-	if (o->log == NULL)
-		return;
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	dt__vlog(o->log, o->log_arg, LOG_WARNING, fmt, ap);
 	va_end(ap);
-	o->log(o->log_arg, LOG_WARNING, line);
 }
 
 /* The line for a stream that ended badly after `frame` frames. */

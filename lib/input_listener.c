@@ -7,6 +7,7 @@
  * ioctl(FIONREAD), which is three system calls per 4 KiB (150,000 for a million dnstap frames). Reading
  * 64 KiB straight into the evbuffer costs 30 times fewer. The only bytes we ever send are ACCEPT and
  * FINISH (54 bytes per connection, into an empty socket buffer), so plain send() serves for writing. */
+#include "log.h"
 #include "addr.h"
 #include "frame.h"
 
@@ -108,14 +109,12 @@ static void say(struct dt_listener *l, int level, const char *fmt, ...) __attrib
 
 static void say(struct dt_listener *l, int level, const char *fmt, ...)
 {
-	if (l->log == NULL || level > l->log_level)
+	if (level > l->log_level)
 		return;
-	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	dt__vlog(l->log, l->log_arg, level, fmt, ap);
 	va_end(ap);
-	l->log(l->log_arg, level, line);
 }
 
 static const char *plural(uint64_t n)

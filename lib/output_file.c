@@ -5,6 +5,7 @@
  * for its successor is removed again: no empty file is left behind on a full disk. */
 #include "config.h"
 
+#include "log.h"
 #include "output.h"
 
 #include <errno.h>
@@ -47,14 +48,10 @@ static void say(struct file_output *f, int level, const char *fmt, ...) __attrib
 
 static void say(struct file_output *f, int level, const char *fmt, ...)
 {
-	if (f->opt.log == NULL)
-		return;
-	char line[PATH_MAX + 256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	dt__vlog(f->opt.log, f->opt.log_arg, level, fmt, ap);
 	va_end(ap);
-	f->opt.log(f->opt.log_arg, level, line);
 }
 
 static const char *plural(uint64_t n)

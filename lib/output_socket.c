@@ -11,6 +11,7 @@
  * collector that never sends ACCEPT or FINISH. */
 #include "config.h"
 
+#include "log.h"
 #include "addr.h"
 #include "frame.h"
 #include "output.h"
@@ -183,14 +184,10 @@ static void say(struct socket_output *o, int level, const char *fmt, ...) __attr
 
 static void say(struct socket_output *o, int level, const char *fmt, ...)
 {
-	if (o->opt.log == NULL)
-		return;
-	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	dt__vlog(o->opt.log, o->opt.log_arg, level, fmt, ap);
 	va_end(ap);
-	o->opt.log(o->opt.log_arg, level, line);
 }
 
 static void wake_thread(struct socket_output *o)
@@ -404,7 +401,7 @@ static size_t reserve(struct socket_output *o, size_t n)
 }
 
 /* Queues one record: the payload's bytes, or (payload NULL) message m as a record of body_len bytes.
- * With may_wait (blocking mode), waits for room; otherwise a full queue drops it (ENOBUFS). */
+ * With may_wait (blocking mode), waits for room; otherwise a full queue drops it (DT_ERR_FULL). */
 static dt_res enqueue(struct socket_output *o, const uint8_t *payload, size_t body_len, const struct dt_message *m,
 		      bool may_wait)
 {
@@ -430,8 +427,7 @@ static dt_res enqueue(struct socket_output *o, const uint8_t *payload, size_t bo
 			break;
 		if (!may_wait) {
 			o->dropped++;
-			res = DT_ERR_IO;
-			err = ENOBUFS;
+			res = DT_ERR_FULL;
 			break;
 		}
 		wake_thread(o);
@@ -1146,7 +1142,7 @@ static dt_res socket_write(struct dt_output *base, struct dt_item *it)
 	if (o->opt.blocking)
 		return res;
 	/* a drop is counted here and reported as such; only a broken output is an error */
-	return res == DT_ERR_IO && errno == ENOBUFS ? DT_ERR_FULL : res == DT_ERR_TOO_BIG ? DT_ERR_FULL : res;
+	return res == DT_ERR_TOO_BIG ? DT_ERR_FULL : res;
 }
 
 static dt_res socket_flush(struct dt_output *base)

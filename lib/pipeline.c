@@ -2,6 +2,7 @@
  * that are kept go to every output. It holds the one decoder of the run (so an item is decoded at most
  * once, by whoever first needs its fields), the one set of counters, and, on an event loop, the timers
  * that write out what arrives within a few milliseconds. */
+#include "log.h"
 #include "output.h"
 
 #include <errno.h>
@@ -89,14 +90,10 @@ static void say(struct dt_pipeline *p, int level, const char *fmt, ...) __attrib
 
 static void say(struct dt_pipeline *p, int level, const char *fmt, ...)
 {
-	if (p->opt.log == NULL)
-		return;
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	dt__vlog(p->opt.log, p->opt.log_arg, level, fmt, ap);
 	va_end(ap);
-	p->opt.log(p->opt.log_arg, level, line);
 }
 
 static const char *out_name(const struct out *o)

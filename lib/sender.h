@@ -8,7 +8,7 @@
 
 /* Queues m (as a record of its fields; the sender's thread encodes it) without ever waiting. m is
  * read during the call only; it is sent as a dnstap MESSAGE whatever its dnstap_type. DT_OK when
- * queued; DT_ERR_IO with errno ENOBUFS when dropped because the queue is full; DT_ERR_TOO_BIG when it
+ * queued; DT_ERR_FULL when dropped because the queue is full; DT_ERR_TOO_BIG when it
  * can never fit (also counted as dropped). */
 dt_res dt__socket_send_message(struct dt_output *o, const struct dt_message *m);
 

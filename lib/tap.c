@@ -109,10 +109,7 @@ struct dt_tap *dt_tap_new(struct dt_output *out, const struct dt_tap_options *op
 
 struct dt_tap *dt_tap_open(const char *spec, const struct dt_tap_options *opt, dt_res *res)
 {
-	dt_res dummy;
-	if (res == NULL)
-		res = &dummy;
-	struct dt_tap_options defaults;
+	struct dt_tap_options defaults; /* res may be NULL: both calls below take that */
 	if (opt == NULL) {
 		dt_tap_options_init(&defaults);
 		opt = &defaults;
@@ -136,10 +133,8 @@ dt_res dt_tap_send(struct dt_tap *t, const struct dt_message *m)
 		return DT_OK;
 	if (m == NULL || m->type < DT_AUTH_QUERY || m->type > DT_UPDATE_RESPONSE)
 		return DT_ERR_INVALID;
-	if (t->socket) {
-		dt_res res = dt__socket_send_message(t->out, m);
-		return res == DT_ERR_IO && errno == ENOBUFS ? DT_ERR_FULL : res;
-	}
+	if (t->socket)
+		return dt__socket_send_message(t->out, m);
 	/* Any other output: encode here, with the tap's envelope where m has none of its own. */
 	struct dt_message e = *m;
 	e.dnstap_type = DT_TYPE_MESSAGE;
