@@ -757,8 +757,8 @@ static bool start_listening(struct run *r)
 		for (size_t k = 0; k < a->tcp_in.n; k++)
 			taken_l[k] = taken_l[k] || strcmp(a->tcp_in.v[k], name) == 0;
 		if (dt_listener_add_listening(r->listener, fd, name) != DT_OK) {
-			warn("%s (socket %d, \"%s\", from the service manager): not a listening stream socket: %s", name,
-			     fd, r->passed_names[i], strerror(errno));
+			warn("socket %d (\"%s\") from the service manager: not a listening stream socket: %s", fd,
+			     r->passed_names[i], strerror(errno));
 			return false;
 		}
 	}
