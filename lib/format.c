@@ -8,6 +8,10 @@ dt_res dt_format(enum dt_format f, const struct dt_message *m, struct dt_buf *ou
 {
 	if (m == NULL || out == NULL)
 		return DT_ERR_INVALID;
+	if (f == DT_FORMAT_LDNS_QUIET || f == DT_FORMAT_LDNS_YAML) {
+		dt__format_ldns(m, out, f == DT_FORMAT_LDNS_YAML);
+		return out->failed ? DT_ERR_NOMEM : DT_OK;
+	}
 	if (m->dnstap_type != DT_TYPE_MESSAGE)
 		return DT_ERR_NOT_MESSAGE;
 	if (!m->has_message)
@@ -21,6 +25,10 @@ dt_res dt_format(enum dt_format f, const struct dt_message *m, struct dt_buf *ou
 		break;
 	case DT_FORMAT_JSON:
 		dt__format_json(m, out);
+		break;
+	case DT_FORMAT_JSON_FULL:
+	case DT_FORMAT_JSON_FLAT:
+		dt__format_jsonfull(m, out, f == DT_FORMAT_JSON_FLAT);
 		break;
 	default:
 		return DT_ERR_INVALID;
@@ -188,19 +196,35 @@ void dt__put_go_quoted(struct dt_buf *b, const uint8_t *p, size_t n)
 			dt__buf_put(b, p + i, len);
 		} else {
 			switch (r) {
-			case '\a': dt__buf_lit(b, "\\a"); break;
-			case '\b': dt__buf_lit(b, "\\b"); break;
-			case '\f': dt__buf_lit(b, "\\f"); break;
-			case '\n': dt__buf_lit(b, "\\n"); break;
-			case '\r': dt__buf_lit(b, "\\r"); break;
-			case '\t': dt__buf_lit(b, "\\t"); break;
-			case '\v': dt__buf_lit(b, "\\v"); break;
+			case '\a':
+				dt__buf_lit(b, "\\a");
+				break;
+			case '\b':
+				dt__buf_lit(b, "\\b");
+				break;
+			case '\f':
+				dt__buf_lit(b, "\\f");
+				break;
+			case '\n':
+				dt__buf_lit(b, "\\n");
+				break;
+			case '\r':
+				dt__buf_lit(b, "\\r");
+				break;
+			case '\t':
+				dt__buf_lit(b, "\\t");
+				break;
+			case '\v':
+				dt__buf_lit(b, "\\v");
+				break;
 			default:
 				if (r < 0x20 || r == 0x7f) {
 					char e[4] = {'\\', 'x', hex[r >> 4], hex[r & 15]};
 					dt__buf_put(b, e, 4);
 				} else if (r < 0x10000) {
-					char e[6] = {'\\', 'u', hex[r >> 12], hex[(r >> 8) & 15], hex[(r >> 4) & 15], hex[r & 15]};
+					char e[6] = {
+						'\\',       'u', hex[r >> 12], hex[(r >> 8) & 15], hex[(r >> 4) & 15],
+						hex[r & 15]};
 					dt__buf_put(b, e, 6);
 				} else {
 					dt__buf_lit(b, "\\U");
@@ -229,11 +253,11 @@ static size_t json_escape_ascii(uint8_t c, char e[6]);
 static size_t json_escape(const uint8_t *p, size_t n, char *o)
 {
 	size_t len = 0;
-#define EMIT(s, k)                               \
-	do {                                     \
-		if (o)                           \
+#define EMIT(s, k)                                 \
+	do {                                       \
+		if (o)                             \
 			memcpy(o + len, (s), (k)); \
-		len += (k);                      \
+		len += (k);                        \
 	} while (0)
 	size_t i = 0;
 	while (i < n) {
@@ -287,10 +311,19 @@ static size_t json_escape_ascii(uint8_t c, char e[6])
 	static const char hex[] = "0123456789abcdef";
 	e[0] = '\\';
 	switch (c) {
-	case '"': case '\\': e[1] = (char)c; return 2;
-	case '\n': e[1] = 'n'; return 2;
-	case '\r': e[1] = 'r'; return 2;
-	case '\t': e[1] = 't'; return 2;
+	case '"':
+	case '\\':
+		e[1] = (char)c;
+		return 2;
+	case '\n':
+		e[1] = 'n';
+		return 2;
+	case '\r':
+		e[1] = 'r';
+		return 2;
+	case '\t':
+		e[1] = 't';
+		return 2;
 	}
 	e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
 	return 6;
@@ -306,6 +339,55 @@ static const uint8_t json_len[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
+/* In each byte of x that needs an escape in a JSON string as Go writes it (below ' ', past ASCII, '"',
+ * '\\', '<', '>' or '&'), its high bit. Bytes above the first such byte may be flagged wrongly (a borrow
+ * carries into them); the first flagged byte is always right, which is all first_flagged() reads. */
+static inline uint64_t json_special8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t qa = (x | 0x04 * ones) ^ 0x26 * ones; /* zero in a '"' (0x22) or a '&' (0x26) */
+	uint64_t lg = (x | 0x02 * ones) ^ 0x3e * ones; /* zero in a '<' (0x3c) or a '>' (0x3e) */
+	uint64_t bs = x ^ 0x5c * ones;                 /* zero in a '\\' */
+	uint64_t bad = ((x - 0x20 * ones) & ~x) | x;   /* a byte below ' ', or from 0x80 */
+	bad |= ((qa - ones) & ~qa) | ((lg - ones) & ~lg) | ((bs - ones) & ~bs);
+	return bad & highs;
+}
+
+/* The index of the first byte (in memory order) whose high bit is set in m, which is not 0. */
+static inline unsigned first_flagged(uint64_t m)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (unsigned)__builtin_ctzll(m) / 8;
+#else
+	return (unsigned)__builtin_clzll(m) / 8;
+#endif
+}
+
+/* The second byte of the two-byte escapes, which json_len[] marks with 2. */
+static const char json_esc2[128] = {['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['"'] = '"', ['\\'] = '\\'};
+
+/* Writes the ASCII byte c at *d as it is or escaped, and moves *d past it; false (nothing written) for a
+ * byte past ASCII. */
+static inline bool escape_ascii_at(uint8_t **d, uint8_t c)
+{
+	unsigned k = json_len[c];
+	if (k == 1) {
+		*(*d)++ = c;
+	} else if (k == 2) {
+		(*d)[0] = '\\';
+		(*d)[1] = (uint8_t)json_esc2[c];
+		*d += 2;
+	} else if (k == 6) {
+		char e[6];
+		json_escape_ascii(c, e);
+		memcpy(*d, e, 6);
+		*d += 6;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 void dt__json_escape_tail(struct dt_buf *b, size_t from)
 {
 	if (b->failed || from > b->len)
@@ -318,24 +400,28 @@ void dt__json_escape_tail(struct dt_buf *b, size_t from)
 	const uint8_t *p = (const uint8_t *)b->data + from;
 	uint8_t *d0 = (uint8_t *)b->data + from + n, *d = d0;
 	size_t r = 0;
-	while (r < n) {
-		size_t run = r;
-		while (run < n && json_len[p[run]] == 1)
-			run++;
-		memcpy(d, p + r, run - r);
-		d += run - r;
-		r = run;
-		if (r == n)
-			break;
-		uint8_t c = p[r];
-		if (json_len[c] == 0)
+	/* The text of a DNS message is ASCII with a tab or a newline every few bytes: eight bytes are looked
+	 * at together, the plain ones before the first that needs an escape are kept at once (the eight
+	 * are stored whole; only the plain prefix counts), and that byte is escaped. */
+	while (n - r >= 8) {
+		uint64_t x;
+		memcpy(&x, p + r, 8);
+		uint64_t m = json_special8(x);
+		memcpy(d, &x, 8);
+		if (m == 0) {
+			d += 8;
+			r += 8;
+			continue;
+		}
+		unsigned i = first_flagged(m);
+		d += i;
+		r += i;
+		if (!escape_ascii_at(&d, p[r]))
 			break; /* a byte past ASCII: needs UTF-8 decoding */
-		char e[6];
-		size_t k = json_escape_ascii(c, e);
-		memcpy(d, e, k);
-		d += k;
 		r++;
 	}
+	while (r < n && escape_ascii_at(&d, p[r]))
+		r++;
 	if (r < n) {
 		/* multi-byte sequences: escape the remainder, which json_escape() decodes */
 		d += json_escape(p + r, n - r, (char *)d);
@@ -418,6 +504,18 @@ void dt__put_utc_time(struct dt_buf *b, uint64_t usec, uint64_t nsec, char sep)
 
 void dt__put_local_hms(struct dt_buf *b, uint64_t usec)
 {
+	/* localtime_r() costs more than all the rest of a -q line, and messages come many to a second: the
+	 * last second's text is kept (per thread, as each thread formats its own lines). A new second, and so
+	 * a change of offset at a DST boundary, is converted afresh. */
+	static _Thread_local struct {
+		bool valid;
+		uint64_t usec;
+		char hms[8];
+	} last;
+	if (last.valid && last.usec == usec) {
+		dt__buf_put(b, last.hms, sizeof(last.hms));
+		return;
+	}
 	time_t t = (time_t)(int64_t)usec;
 	struct tm tm;
 	char hms[8];
@@ -430,5 +528,39 @@ void dt__put_local_hms(struct dt_buf *b, uint64_t usec)
 			rem += 86400;
 		put_hms(hms, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
 	}
+	memcpy(last.hms, hms, sizeof(hms));
+	last.usec = usec;
+	last.valid = true;
 	dt__buf_put(b, hms, sizeof(hms));
+}
+
+void dt__put_local_datetime(struct dt_buf *b, uint64_t usec, uint32_t nsec)
+{
+	time_t t = (time_t)(int64_t)(usec + nsec / 1000000000u);
+	nsec %= 1000000000u;
+	struct tm tm;
+	if (localtime_r(&t, &tm) == NULL) {
+		dt__put_utc_time(b, usec, nsec, ' ');
+		return;
+	}
+	dt__buf_put_u64_pad(b, (uint64_t)tm.tm_year + 1900, 4);
+	char s[20], *o = s;
+	*o++ = '-';
+	o = dt__put2(o, (unsigned)tm.tm_mon + 1);
+	*o++ = '-';
+	o = dt__put2(o, (unsigned)tm.tm_mday);
+	*o++ = ' ';
+	o = put_hms(o, (unsigned)tm.tm_hour, (unsigned)tm.tm_min, (unsigned)tm.tm_sec);
+	dt__buf_put(b, s, (size_t)(o - s));
+	if (nsec != 0) {
+		char f[10];
+		uint32_t v = nsec;
+		for (int i = 8; i >= 0; i--, v /= 10)
+			f[i] = (char)('0' + v % 10);
+		size_t n = 9;
+		while (f[n - 1] == '0')
+			n--;
+		dt__buf_putc(b, '.');
+		dt__buf_put(b, f, n);
+	}
 }

@@ -26,6 +26,10 @@ void dt__put_utc_time(struct dt_buf *b, uint64_t sec, uint64_t nsec, char sep);
 /* Local time of day "HH:MM:SS" as Go's Format("15:04:05") in the TZ zone. */
 void dt__put_local_hms(struct dt_buf *b, uint64_t sec);
 
+/* Local date and time "YYYY-MM-DD HH:MM:SS" and ".fraction" without trailing zeros (nothing when nsec is
+ * 0), as Go's Format("2006-01-02 15:04:05.999999999") in the TZ zone. */
+void dt__put_local_datetime(struct dt_buf *b, uint64_t sec, uint32_t nsec);
+
 /* The enum's name, or its number when the name is unknown. */
 void dt__put_enum(struct dt_buf *b, const char *name, int value);
 
@@ -33,5 +37,8 @@ void dt__put_enum(struct dt_buf *b, const char *name, int value);
 void dt__format_quiet(const struct dt_message *m, struct dt_buf *out);
 void dt__format_yaml(const struct dt_message *m, struct dt_buf *out);
 void dt__format_json(const struct dt_message *m, struct dt_buf *out);
+void dt__format_jsonfull(const struct dt_message *m, struct dt_buf *out, bool flat);
+/* dnstap-ldns's formats take every frame, message or not (it prints a line for the others). */
+void dt__format_ldns(const struct dt_message *m, struct dt_buf *out, bool yaml);
 
 #endif

@@ -2,7 +2,7 @@
  * gives them in the Go tool. Differences, only where the Go tool fails: an address that is not 4 or 16
  * bytes is printed as Go's net.IP text ("?hex") where Go stops all output; extra, policy and
  * http_protocol are printed when present (Go drops them). */
-#include "dnstext.h"
+#include "dns_print.h"
 #include "format.h"
 
 static void put_key_n(struct dt_buf *out, bool *first, const char *key, size_t len)

@@ -2,7 +2,7 @@
  *   HH:MM:SS.uuuuuu TT ADDRESS PROTOCOL SIZEb "QNAME" CLASS TYPE
  * Two deliberate differences, for frames the Go tool mishandles: STUB_* messages print as SQ/SR (Go:
  * "[unhandled Message.Type]"), and protocols newer than the Go tool print by name (DOQ, not 7). */
-#include "dnstext.h"
+#include "dns_print.h"
 #include "format.h"
 
 static void put_time(struct dt_buf *b, bool has_sec, uint64_t sec, bool has_nsec, uint32_t nsec)
@@ -23,13 +23,34 @@ void dt__format_quiet(const struct dt_message *m, struct dt_buf *out)
 {
 	char who;
 	switch (m->type) {
-	case DT_AUTH_QUERY: case DT_AUTH_RESPONSE: who = 'A'; break;
-	case DT_RESOLVER_QUERY: case DT_RESOLVER_RESPONSE: who = 'R'; break;
-	case DT_CLIENT_QUERY: case DT_CLIENT_RESPONSE: who = 'C'; break;
-	case DT_FORWARDER_QUERY: case DT_FORWARDER_RESPONSE: who = 'F'; break;
-	case DT_STUB_QUERY: case DT_STUB_RESPONSE: who = 'S'; break;
-	case DT_TOOL_QUERY: case DT_TOOL_RESPONSE: who = 'T'; break;
-	case DT_UPDATE_QUERY: case DT_UPDATE_RESPONSE: who = 'U'; break;
+	case DT_AUTH_QUERY:
+	case DT_AUTH_RESPONSE:
+		who = 'A';
+		break;
+	case DT_RESOLVER_QUERY:
+	case DT_RESOLVER_RESPONSE:
+		who = 'R';
+		break;
+	case DT_CLIENT_QUERY:
+	case DT_CLIENT_RESPONSE:
+		who = 'C';
+		break;
+	case DT_FORWARDER_QUERY:
+	case DT_FORWARDER_RESPONSE:
+		who = 'F';
+		break;
+	case DT_STUB_QUERY:
+	case DT_STUB_RESPONSE:
+		who = 'S';
+		break;
+	case DT_TOOL_QUERY:
+	case DT_TOOL_RESPONSE:
+		who = 'T';
+		break;
+	case DT_UPDATE_QUERY:
+	case DT_UPDATE_RESPONSE:
+		who = 'U';
+		break;
 	default:
 		dt__buf_lit(out, "[unhandled Message.Type]\n");
 		return;

@@ -2,7 +2,7 @@
  * DNS messages as dig-like text blocks. Fields the Go tool never prints (extra, policy, http_protocol)
  * follow the ones it does, and only when present, so output for other frames stays identical. */
 #define _GNU_SOURCE /* memrchr */
-#include "dnstext.h"
+#include "dns_print.h"
 #include "format.h"
 
 #include <string.h>
@@ -31,28 +31,24 @@ static void put_dns_block(struct dt_buf *out, const char *key, struct dt_bytes w
 	size_t end = out->len;
 	while (end > from && (out->data[end - 1] == ' ' || (out->data[end - 1] >= '\t' && out->data[end - 1] <= '\r')))
 		end--;
-	size_t newlines = 0;
-	for (const char *q = out->data + from; (q = memchr(q, '\n', (size_t)(out->data + end - q))) != NULL; q++)
-		newlines++;
-	size_t grown = end + 4 * newlines;
+	/* Each line after the first is indented by four: the text is copied, a line at a time, to the room
+	 * after it (at most five bytes for each byte, were every byte a newline), then moved back. */
+	size_t n = end - from;
 	out->len = end;
-	if (!dt__buf_reserve(out, 4 * newlines + 1))
+	if (n > (SIZE_MAX - end) / 5 || !dt__buf_reserve(out, 5 * n + 1))
 		return;
-	/* expand from the back, one line at a time, so every byte moves once */
-	char *d = out->data;
-	size_t r = end, w = grown;
-	while (newlines > 0) {
-		const char *nl = memrchr(d + from, '\n', r - from);
-		size_t line = r - (size_t)(nl - d) - 1;
-		w -= line;
-		memmove(d + w, nl + 1, line);
-		w -= 4;
-		memcpy(d + w, "    ", 4);
-		d[--w] = '\n';
-		r = (size_t)(nl - d);
-		newlines--;
+	const char *p = out->data + from, *stop = out->data + end;
+	char *d0 = out->data + end, *d = d0;
+	for (const char *nl; (nl = memchr(p, '\n', (size_t)(stop - p))) != NULL; p = nl + 1) {
+		memcpy(d, p, (size_t)(nl - p));
+		d += nl - p;
+		memcpy(d, "\n    ", 5);
+		d += 5;
 	}
-	out->len = grown;
+	memcpy(d, p, (size_t)(stop - p));
+	d += stop - p;
+	memmove(out->data + from, d0, (size_t)(d - d0));
+	out->len = from + (size_t)(d - d0);
 	dt__buf_putc(out, '\n');
 }
 
@@ -68,8 +64,8 @@ static void put_policy(struct dt_buf *out, const struct dt_message *m)
 {
 	dt__buf_lit(out, "  policy:\n");
 	if (m->has_policy_type)
-		QUOTED_LINE(out, "    type: ",
-			    ((struct dt_bytes){(const uint8_t *)m->policy_type, strlen(m->policy_type)}));
+		QUOTED_LINE(out,
+			    "    type: ", ((struct dt_bytes){(const uint8_t *)m->policy_type, strlen(m->policy_type)}));
 	if (m->has_policy_rule)
 		QUOTED_LINE(out, "    rule: ", m->policy_rule);
 	if (m->has_policy_action) {

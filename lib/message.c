@@ -5,6 +5,8 @@
  * protobuf-c. Encoding, which is not hot, still goes through the protobuf-c code generated from the schema. */
 #include "dnstap.h"
 #include "dnstap.pb-c.h"
+#include "message_fields.h"
+#include "stats.h"
 
 #include <limits.h>
 #include <stddef.h>
@@ -84,15 +86,23 @@ static const uint8_t *varint_slow(const uint8_t *p, const uint8_t *end, uint64_t
 	if (end - p < 10)
 		return varint_loop(p, end, v, 10);
 	uint64_t x = p[0] - 0x80, b;
-#define STEP(i)                                       \
-	b = p[i];                                     \
-	x += b << (7 * (i));                          \
-	if (b < 0x80) {                               \
-		*v = x;                               \
-		return p + (i) + 1;                   \
-	}                                             \
+#define STEP(i)                     \
+	b = p[i];                   \
+	x += b << (7 * (i));        \
+	if (b < 0x80) {             \
+		*v = x;             \
+		return p + (i) + 1; \
+	}                           \
 	x -= (uint64_t)0x80 << (7 * (i));
-	STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7) STEP(8) STEP(9)
+	STEP(1)
+	STEP(2)
+	STEP(3)
+	STEP(4)
+	STEP(5)
+	STEP(6)
+	STEP(7)
+	STEP(8)
+	STEP(9)
 #undef STEP
 	*v = 0;
 	return NULL;
@@ -191,11 +201,16 @@ static const uint8_t *skip_value(const uint8_t *p, const uint8_t *end, uint64_t 
 	uint64_t v;
 	struct dt_bytes b;
 	switch (key & 7) {
-	case WT_VARINT: return get_varint(p, end, &v);
-	case WT_64BIT: return end - p >= 8 ? p + 8 : NULL;
-	case WT_LEN: return get_len(p, end, &b);
-	case WT_32BIT: return end - p >= 4 ? p + 4 : NULL;
-	default: return NULL;
+	case WT_VARINT:
+		return get_varint(p, end, &v);
+	case WT_64BIT:
+		return end - p >= 8 ? p + 8 : NULL;
+	case WT_LEN:
+		return get_len(p, end, &b);
+	case WT_32BIT:
+		return end - p >= 4 ? p + 4 : NULL;
+	default:
+		return NULL;
 	}
 }
 
@@ -243,21 +258,20 @@ static inline const uint8_t *skip_unknown(const uint8_t *p, const uint8_t *end, 
  * value survives a later *empty* one, and an earlier empty one is lost when the later occurrence lacks the
  * field. Required fields (Message.type) are not merged: the later one stands. */
 
-#define MERGE_SCALAR(e, l, field)                  \
-	do {                                       \
-		if ((l)->has_##field) {            \
-			(e)->has_##field = true;   \
-			(e)->field = (l)->field;   \
-		}                                  \
+#define MERGE_SCALAR(e, l, field)                \
+	do {                                     \
+		if ((l)->has_##field) {          \
+			(e)->has_##field = true; \
+			(e)->field = (l)->field; \
+		}                                \
 	} while (0)
 
-#define MERGE_BYTES(e, l, field)                                                       \
-	do {                                                                           \
-		if (!((e)->has_##field && (e)->field.len != 0) ||                      \
-		    ((l)->has_##field && (l)->field.len != 0)) {                       \
-			(e)->has_##field = (l)->has_##field;                           \
-			(e)->field = (l)->field;                                       \
-		}                                                                      \
+#define MERGE_BYTES(e, l, field)                                                                               \
+	do {                                                                                                   \
+		if (!((e)->has_##field && (e)->field.len != 0) || ((l)->has_##field && (l)->field.len != 0)) { \
+			(e)->has_##field = (l)->has_##field;                                                   \
+			(e)->field = (l)->field;                                                               \
+		}                                                                                              \
 	} while (0)
 
 static void merge_policy(struct decoding *e, const struct decoding *l)
@@ -268,10 +282,12 @@ static void merge_policy(struct decoding *e, const struct decoding *l)
 		em->has_policy_type = true;
 		e->policy_type = l->policy_type;
 	}
-	MERGE_BYTES(em, lm, policy_rule);
-	MERGE_SCALAR(em, lm, policy_action);
-	MERGE_SCALAR(em, lm, policy_match);
-	MERGE_BYTES(em, lm, policy_value);
+#define X(f, pb) MERGE_BYTES(em, lm, f);
+	DT_POLICY_BYTES(X)
+#undef X
+#define X(f, pb, type, absent) MERGE_SCALAR(em, lm, f);
+	DT_POLICY_NUMBERS(X)
+#undef X
 }
 
 /* Copies the policy of l into e, which has none. */
@@ -282,14 +298,12 @@ static void copy_policy(struct decoding *e, const struct decoding *l)
 	em->has_policy = true;
 	em->has_policy_type = lm->has_policy_type;
 	e->policy_type = l->policy_type;
-	em->has_policy_rule = lm->has_policy_rule;
-	em->policy_rule = lm->policy_rule;
-	em->has_policy_action = lm->has_policy_action;
-	em->policy_action = lm->policy_action;
-	em->has_policy_match = lm->has_policy_match;
-	em->policy_match = lm->policy_match;
-	em->has_policy_value = lm->has_policy_value;
-	em->policy_value = lm->policy_value;
+#define X(f, ...)                  \
+	em->has_##f = lm->has_##f; \
+	em->f = lm->f;
+	DT_POLICY_BYTES(X)
+	DT_POLICY_NUMBERS(X)
+#undef X
 }
 
 static void merge_message(struct decoding *e, const struct decoding *l)
@@ -297,20 +311,12 @@ static void merge_message(struct decoding *e, const struct decoding *l)
 	struct dt_message *em = e->m;
 	const struct dt_message *lm = l->m;
 	em->type = lm->type;
-	MERGE_SCALAR(em, lm, socket_family);
-	MERGE_SCALAR(em, lm, socket_protocol);
-	MERGE_BYTES(em, lm, query_address);
-	MERGE_BYTES(em, lm, response_address);
-	MERGE_SCALAR(em, lm, query_port);
-	MERGE_SCALAR(em, lm, response_port);
-	MERGE_SCALAR(em, lm, query_time_sec);
-	MERGE_SCALAR(em, lm, query_time_nsec);
-	MERGE_BYTES(em, lm, query_message);
-	MERGE_BYTES(em, lm, query_zone);
-	MERGE_SCALAR(em, lm, response_time_sec);
-	MERGE_SCALAR(em, lm, response_time_nsec);
-	MERGE_BYTES(em, lm, response_message);
-	MERGE_SCALAR(em, lm, http_protocol);
+#define X(f, pb) MERGE_BYTES(em, lm, f);
+	DT_MESSAGE_BYTES(X)
+#undef X
+#define X(f, pb, type, absent) MERGE_SCALAR(em, lm, f);
+	DT_MESSAGE_NUMBERS(X)
+#undef X
 	if (lm->has_policy) {
 		if (em->has_policy)
 			merge_policy(e, l);
@@ -324,18 +330,21 @@ static void merge_message(struct decoding *e, const struct decoding *l)
  * Each reads the fields of one occurrence into the fields of the view; the cases are the fields it knows
  * with their right wire type. NEXT() advances or fails. */
 
-#define NEXT(expr)                          \
-	do {                                \
-		if ((p = (expr)) == NULL)   \
-			return false;       \
+#define NEXT(expr)                        \
+	do {                              \
+		if ((p = (expr)) == NULL) \
+			return false;     \
 	} while (0)
 
 /* Absent enum fields read as the enum's first value, as protobuf-c's initializers leave them. */
 static void policy_init(struct dt_message *m)
 {
 	m->has_policy = true;
-	m->policy_action = 1;
-	m->policy_match = 1;
+#define X(f, pb, type, absent) \
+	if (absent != 0)       \
+		m->f = absent;
+	DT_POLICY_NUMBERS(X)
+#undef X
 }
 
 /* Decodes one occurrence of Policy into the (initialized) policy fields of d. */
@@ -370,7 +379,9 @@ static bool decode_policy(struct decoding *d, const uint8_t *p, const uint8_t *e
 			m->has_policy_value = true;
 			NEXT(get_bytes(p, end, &m->policy_value));
 			break;
-		default: NEXT(skip_unknown(p, end, key, POLICY_FIELDS)); break;
+		default:
+			NEXT(skip_unknown(p, end, key, POLICY_FIELDS));
+			break;
 		}
 	}
 	return true;
@@ -395,9 +406,11 @@ static bool __attribute__((noinline)) decode_policy_field(struct decoding *d, co
 static void message_init(struct dt_message *m)
 {
 	m->has_message = true;
-	m->socket_family = 1;
-	m->socket_protocol = 1;
-	m->http_protocol = 1;
+#define X(f, pb, type, absent) \
+	if (absent != 0)       \
+		m->f = absent;
+	DT_MESSAGE_NUMBERS(X)
+#undef X
 }
 
 /* Reading Message and Dnstap, the hot part, is laid out for speed; the code per field is in one function,
@@ -410,14 +423,14 @@ static void message_init(struct dt_message *m)
  *   anything else to the general path, which reads the whole key.
  * Either way the fields are taken one after the other in payload order, by the same code, so the result
  * is that of the general path alone. */
-#define IN_ORDER(field_fn, field, wt)                                                     \
-	do {                                                                              \
-		if (p < end && *p == KEY(field, wt))                                      \
-			NEXT(field_fn(d, m, KEY(field, wt), p + 1, end, &has_type));     \
+#define IN_ORDER(field_fn, field, wt)                                                \
+	do {                                                                         \
+		if (p < end && *p == KEY(field, wt))                                 \
+			NEXT(field_fn(d, m, KEY(field, wt), p + 1, end, &has_type)); \
 	} while (0)
 
-#define ONE_BYTE_KEY(field_fn, field, wt)                                        \
-	case KEY(field, wt):                                                     \
+#define ONE_BYTE_KEY(field_fn, field, wt)                                    \
+	case KEY(field, wt):                                                 \
 		NEXT(field_fn(d, m, KEY(field, wt), p + 1, end, &has_type)); \
 		break
 
@@ -490,13 +503,14 @@ static ALWAYS_INLINE const uint8_t *message_field(struct decoding *d, struct dt_
 		p = get_varint(p, end, &v);
 		m->http_protocol = enum_of(v);
 		return p;
-	default: return skip_unknown(p, end, key, MESSAGE_FIELDS);
+	default:
+		return skip_unknown(p, end, key, MESSAGE_FIELDS);
 	}
 }
 
 /* A field of a Message that the loop does not take directly. */
-static const uint8_t *__attribute__((noinline)) message_field_any(struct decoding *d, struct dt_message *m,
-								  const uint8_t *p, const uint8_t *end, bool *has_type)
+static const uint8_t *__attribute__((noinline))
+message_field_any(struct decoding *d, struct dt_message *m, const uint8_t *p, const uint8_t *end, bool *has_type)
 {
 	uint64_t key;
 	p = get_key(p, end, &key);
@@ -544,7 +558,9 @@ static bool decode_message(struct decoding *d, const uint8_t *p, const uint8_t *
 			ONE_BYTE_KEY(message_field, 13, WT_32BIT);
 			ONE_BYTE_KEY(message_field, 14, WT_LEN);
 			ONE_BYTE_KEY(message_field, 15, WT_LEN);
-		default: NEXT(message_field_any(d, m, p, end, &has_type)); break;
+		default:
+			NEXT(message_field_any(d, m, p, end, &has_type));
+			break;
 		}
 	}
 	return has_type;
@@ -591,13 +607,14 @@ static ALWAYS_INLINE const uint8_t *dnstap_field(struct decoding *d, struct dt_m
 		p = get_varint(p, end, &v);
 		m->dnstap_type = enum_of(v);
 		return p;
-	default: return skip_unknown(p, end, key, DNSTAP_FIELDS);
+	default:
+		return skip_unknown(p, end, key, DNSTAP_FIELDS);
 	}
 }
 
 /* A field of the Dnstap that the loop does not take directly. */
-static const uint8_t *__attribute__((noinline)) dnstap_field_any(struct decoding *d, struct dt_message *m,
-								 const uint8_t *p, const uint8_t *end, bool *has_type)
+static const uint8_t *__attribute__((noinline))
+dnstap_field_any(struct decoding *d, struct dt_message *m, const uint8_t *p, const uint8_t *end, bool *has_type)
 {
 	uint64_t key;
 	p = get_key(p, end, &key);
@@ -624,7 +641,9 @@ static bool decode_dnstap(struct decoding *d, const uint8_t *p, const uint8_t *e
 			ONE_BYTE_KEY(dnstap_field, 3, WT_LEN);
 			ONE_BYTE_KEY(dnstap_field, 14, WT_LEN);
 			ONE_BYTE_KEY(dnstap_field, 15, WT_VARINT);
-		default: NEXT(dnstap_field_any(d, m, p, end, &has_type)); break;
+		default:
+			NEXT(dnstap_field_any(d, m, p, end, &has_type));
+			break;
 		}
 	}
 	return has_type;
@@ -667,6 +686,245 @@ dt_res dt_decode(struct dt_decoder *d, const uint8_t *payload, size_t len, const
 	return DT_OK;
 }
 
+/* ==== The statistics' scan ====
+ *
+ * dt__stats_scan() reads the fields the statistics count with the decoder's primitives and rules, field
+ * by field in payload order as decode_dnstap() and decode_message() do, so it fails exactly where they
+ * would; what it does not follow (a second Dnstap.message, which protobuf-c merges; Message.policy; a
+ * known field with the wrong wire type) it leaves to dt_decode(). */
+
+/* One field of a Message (its key read) into *f: where the next field starts; NULL with *r set where the
+ * scan ends (DT__SCAN_BAD: the decoder fails there too; DT__SCAN_DECODE). Inlined with a known key on
+ * the in-order path, as message_field() is. */
+static ALWAYS_INLINE const uint8_t *scan_message_field(struct dt__stats_fields *f, uint64_t key, const uint8_t *p,
+						       const uint8_t *end, bool *has_type, enum dt__scan_res *r)
+{
+	uint64_t v;
+	struct dt_bytes b;
+	switch (key) {
+	case KEY(1, WT_VARINT):
+		*has_type = true;
+		p = get_varint(p, end, &v);
+		f->type = enum_of(v);
+		return p;
+	case KEY(2, WT_VARINT):
+		f->has_socket_family = true;
+		p = get_varint(p, end, &v);
+		f->socket_family = enum_of(v);
+		return p;
+	case KEY(3, WT_VARINT):
+		f->has_socket_protocol = true;
+		p = get_varint(p, end, &v);
+		f->socket_protocol = enum_of(v);
+		return p;
+	case KEY(4, WT_LEN):
+		f->has_query_address = true;
+		return get_len(p, end, &f->query_address);
+	case KEY(5, WT_LEN):
+		f->has_response_address = true;
+		return get_len(p, end, &f->response_address);
+	case KEY(6, WT_VARINT):
+		f->has_query_port = true;
+		p = get_varint(p, end, &v);
+		f->query_port = (uint32_t)v;
+		return p;
+	case KEY(7, WT_VARINT):
+		f->has_response_port = true;
+		p = get_varint(p, end, &v);
+		f->response_port = (uint32_t)v;
+		return p;
+	case KEY(8, WT_VARINT):
+		f->has_query_time_sec = true;
+		return get_varint(p, end, &f->query_time_sec);
+	case KEY(9, WT_32BIT):
+		return get_fixed32(p, end, &f->query_time_nsec);
+	case KEY(10, WT_LEN):
+		f->has_query_message = true;
+		return get_len(p, end, &f->query_message);
+	case KEY(11, WT_LEN):
+		return get_len(p, end, &b);
+	case KEY(12, WT_VARINT):
+		f->has_response_time_sec = true;
+		return get_varint(p, end, &f->response_time_sec);
+	case KEY(13, WT_32BIT):
+		return get_fixed32(p, end, &f->response_time_nsec);
+	case KEY(14, WT_LEN):
+		f->has_response_message = true;
+		return get_len(p, end, &f->response_message);
+	case KEY(16, WT_VARINT):
+		return get_varint(p, end, &v);
+	default:
+		if ((key >> 3) < 32 && (MESSAGE_FIELDS >> (key >> 3) & 1)) {
+			*r = DT__SCAN_DECODE; /* the policy, or a known field the decoder rejects */
+			return NULL;
+		}
+		return skip_value(p, end, key);
+	}
+}
+
+static const uint8_t *__attribute__((noinline))
+scan_message_field_any(struct dt__stats_fields *f, const uint8_t *p, const uint8_t *end, bool *has_type,
+		       enum dt__scan_res *r)
+{
+	uint64_t key;
+	p = get_key(p, end, &key);
+	return p != NULL ? scan_message_field(f, key, p, end, has_type, r) : NULL;
+}
+
+#define SCAN(expr)                        \
+	do {                              \
+		if ((p = (expr)) == NULL) \
+			return r;         \
+	} while (0)
+
+#define SCAN_IN_ORDER(field, wt)                                                                \
+	do {                                                                                    \
+		if (p < end && *p == KEY(field, wt))                                            \
+			SCAN(scan_message_field(f, KEY(field, wt), p + 1, end, &has_type, &r)); \
+	} while (0)
+
+/* One occurrence of Message, in decode_message()'s order of paths. */
+static enum dt__scan_res scan_message(const uint8_t *p, const uint8_t *end, struct dt__stats_fields *f)
+{
+	bool has_type = false;
+	enum dt__scan_res r = DT__SCAN_BAD;
+	SCAN_IN_ORDER(1, WT_VARINT);
+	SCAN_IN_ORDER(2, WT_VARINT);
+	SCAN_IN_ORDER(3, WT_VARINT);
+	SCAN_IN_ORDER(2, WT_VARINT);
+	SCAN_IN_ORDER(4, WT_LEN);
+	SCAN_IN_ORDER(5, WT_LEN);
+	SCAN_IN_ORDER(6, WT_VARINT);
+	SCAN_IN_ORDER(5, WT_LEN);
+	SCAN_IN_ORDER(7, WT_VARINT);
+	SCAN_IN_ORDER(8, WT_VARINT);
+	SCAN_IN_ORDER(9, WT_32BIT);
+	SCAN_IN_ORDER(10, WT_LEN);
+	SCAN_IN_ORDER(11, WT_LEN);
+	SCAN_IN_ORDER(12, WT_VARINT);
+	SCAN_IN_ORDER(13, WT_32BIT);
+	SCAN_IN_ORDER(14, WT_LEN);
+	SCAN_IN_ORDER(11, WT_LEN);
+	while (p < end)
+		SCAN(scan_message_field_any(f, p, end, &has_type, &r));
+	return has_type ? DT__SCAN_OK : DT__SCAN_BAD;
+}
+
+#undef SCAN_IN_ORDER
+
+/* One field of the Dnstap (its key read), as scan_message_field() for the Message. */
+static ALWAYS_INLINE const uint8_t *scan_dnstap_field(struct dt__stats_fields *f, uint64_t key, const uint8_t *p,
+						      const uint8_t *end, bool *has_type, enum dt__scan_res *r)
+{
+	uint64_t v;
+	struct dt_bytes b;
+	switch (key) {
+	case KEY(1, WT_LEN):
+		return get_len(p, end, &f->identity);
+	case KEY(2, WT_LEN):
+	case KEY(3, WT_LEN):
+		return get_len(p, end, &b);
+	case KEY(14, WT_LEN):
+		if (f->has_message) {
+			*r = DT__SCAN_DECODE; /* protobuf-c merges the two */
+			return NULL;
+		}
+		if ((p = get_len(p, end, &b)) == NULL)
+			return NULL;
+		/* the fields of the message start out absent */
+		memset(&f->has_message, 0, sizeof(*f) - offsetof(struct dt__stats_fields, has_message));
+		f->has_message = true;
+		*r = scan_message(b.data, b.data + b.len, f);
+		if (*r != DT__SCAN_OK)
+			return NULL;
+		*r = DT__SCAN_BAD;
+		return p;
+	case KEY(15, WT_VARINT):
+		*has_type = true;
+		return get_varint(p, end, &v);
+	default:
+		if ((key >> 3) < 32 && (DNSTAP_FIELDS >> (key >> 3) & 1)) {
+			*r = DT__SCAN_DECODE;
+			return NULL;
+		}
+		return skip_value(p, end, key);
+	}
+}
+
+static const uint8_t *__attribute__((noinline))
+scan_dnstap_field_any(struct dt__stats_fields *f, const uint8_t *p, const uint8_t *end, bool *has_type,
+		      enum dt__scan_res *r)
+{
+	uint64_t key;
+	p = get_key(p, end, &key);
+	return p != NULL ? scan_dnstap_field(f, key, p, end, has_type, r) : NULL;
+}
+
+#define SCAN_IN_ORDER(field, wt)                                                               \
+	do {                                                                                   \
+		if (p < end && *p == KEY(field, wt))                                           \
+			SCAN(scan_dnstap_field(f, KEY(field, wt), p + 1, end, &has_type, &r)); \
+	} while (0)
+
+enum dt__scan_res dt__stats_scan(const uint8_t *payload, size_t len, struct dt__stats_fields *f)
+{
+	const uint8_t *p = payload, *end = payload + len;
+	bool has_type = false;
+	enum dt__scan_res r = DT__SCAN_BAD;
+	f->identity.len = 0;
+	f->has_message = false;
+	if (len == 0)
+		return DT__SCAN_BAD;
+	if (len > 2 * (size_t)MAX_FIELDS)
+		return DT__SCAN_DECODE;
+	/* decode_dnstap()'s order of paths */
+	SCAN_IN_ORDER(1, WT_LEN);
+	SCAN_IN_ORDER(2, WT_LEN);
+	SCAN_IN_ORDER(3, WT_LEN);
+	SCAN_IN_ORDER(14, WT_LEN);
+	SCAN_IN_ORDER(15, WT_VARINT);
+	SCAN_IN_ORDER(14, WT_LEN);
+	while (p < end)
+		SCAN(scan_dnstap_field_any(f, p, end, &has_type, &r));
+	return has_type ? DT__SCAN_OK : DT__SCAN_BAD;
+}
+
+#undef SCAN_IN_ORDER
+#undef SCAN
+
+void dt__stats_fields_of(const struct dt_message *m, struct dt__stats_fields *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (m->has_identity)
+		f->identity = m->identity;
+	f->has_message = m->has_message;
+	f->type = m->type;
+#define COPY(x) f->x = m->x
+	COPY(has_socket_family);
+	COPY(socket_family);
+	COPY(has_socket_protocol);
+	COPY(socket_protocol);
+	COPY(has_query_address);
+	COPY(query_address);
+	COPY(has_response_address);
+	COPY(response_address);
+	COPY(has_query_port);
+	COPY(query_port);
+	COPY(has_response_port);
+	COPY(response_port);
+	COPY(has_query_time_sec);
+	COPY(query_time_sec);
+	COPY(query_time_nsec);
+	COPY(has_response_time_sec);
+	COPY(response_time_sec);
+	COPY(response_time_nsec);
+	COPY(has_query_message);
+	COPY(query_message);
+	COPY(has_response_message);
+	COPY(response_message);
+#undef COPY
+}
+
 /* ==== Encoding ==== */
 
 static ProtobufCBinaryData pb_bytes(struct dt_bytes b)
@@ -679,12 +937,15 @@ static ProtobufCBinaryData pb_bytes(struct dt_bytes b)
 static void pb_fill(const struct dt_message *m, Dnstap__Dnstap *dt, Dnstap__Message *pm, Dnstap__Policy *pp)
 {
 	dnstap__dnstap__init(dt);
-	dt->has_identity = m->has_identity;
-	dt->identity = pb_bytes(m->identity);
-	dt->has_version = m->has_version;
-	dt->version = pb_bytes(m->version);
-	dt->has_extra = m->has_extra;
-	dt->extra = pb_bytes(m->extra);
+#define BYTES(to, from, f, pb)            \
+	(to)->has_##pb = (from)->has_##f; \
+	(to)->pb = pb_bytes((from)->f);
+#define NUMBER(to, from, f, pb)           \
+	(to)->has_##pb = (from)->has_##f; \
+	(to)->pb = (from)->f;
+#define X(f, pb) BYTES(dt, m, f, pb)
+	DT_DNSTAP_BYTES(X)
+#undef X
 	dt->type = (Dnstap__Dnstap__Type)m->dnstap_type;
 	if (!m->has_message)
 		return;
@@ -692,48 +953,26 @@ static void pb_fill(const struct dt_message *m, Dnstap__Dnstap *dt, Dnstap__Mess
 	dnstap__message__init(pm);
 	dt->message = pm;
 	pm->type = (Dnstap__Message__Type)m->type;
-	pm->has_socket_family = m->has_socket_family;
-	pm->socket_family = (Dnstap__SocketFamily)m->socket_family;
-	pm->has_socket_protocol = m->has_socket_protocol;
-	pm->socket_protocol = (Dnstap__SocketProtocol)m->socket_protocol;
-	pm->has_query_address = m->has_query_address;
-	pm->query_address = pb_bytes(m->query_address);
-	pm->has_response_address = m->has_response_address;
-	pm->response_address = pb_bytes(m->response_address);
-	pm->has_query_port = m->has_query_port;
-	pm->query_port = m->query_port;
-	pm->has_response_port = m->has_response_port;
-	pm->response_port = m->response_port;
-	pm->has_query_time_sec = m->has_query_time_sec;
-	pm->query_time_sec = m->query_time_sec;
-	pm->has_query_time_nsec = m->has_query_time_nsec;
-	pm->query_time_nsec = m->query_time_nsec;
-	pm->has_response_time_sec = m->has_response_time_sec;
-	pm->response_time_sec = m->response_time_sec;
-	pm->has_response_time_nsec = m->has_response_time_nsec;
-	pm->response_time_nsec = m->response_time_nsec;
-	pm->has_query_message = m->has_query_message;
-	pm->query_message = pb_bytes(m->query_message);
-	pm->has_response_message = m->has_response_message;
-	pm->response_message = pb_bytes(m->response_message);
-	pm->has_query_zone = m->has_query_zone;
-	pm->query_zone = pb_bytes(m->query_zone);
-	pm->has_http_protocol = m->has_http_protocol;
-	pm->http_protocol = (Dnstap__HttpProtocol)m->http_protocol;
+#define X(f, pb) BYTES(pm, m, f, pb)
+	DT_MESSAGE_BYTES(X)
+#undef X
+#define X(f, pb, type, absent) NUMBER(pm, m, f, pb)
+	DT_MESSAGE_NUMBERS(X)
+#undef X
 	if (!m->has_policy)
 		return;
 
 	dnstap__policy__init(pp);
 	pm->policy = pp;
 	pp->type = m->has_policy_type ? (char *)(uintptr_t)m->policy_type : NULL;
-	pp->has_rule = m->has_policy_rule;
-	pp->rule = pb_bytes(m->policy_rule);
-	pp->has_action = m->has_policy_action;
-	pp->action = (Dnstap__Policy__Action)m->policy_action;
-	pp->has_match = m->has_policy_match;
-	pp->match = (Dnstap__Policy__Match)m->policy_match;
-	pp->has_value = m->has_policy_value;
-	pp->value = pb_bytes(m->policy_value);
+#define X(f, pb) BYTES(pp, m, f, pb)
+	DT_POLICY_BYTES(X)
+#undef X
+#define X(f, pb, type, absent) NUMBER(pp, m, f, pb)
+	DT_POLICY_NUMBERS(X)
+#undef X
+#undef NUMBER
+#undef BYTES
 }
 
 size_t dt_encoded_size(const struct dt_message *m)
@@ -764,9 +1003,21 @@ dt_res dt_encode(const struct dt_message *m, uint8_t *out, size_t *len)
 const char *dt_message_type_name(int type)
 {
 	static const char *const names[] = {
-		NULL, "AUTH_QUERY", "AUTH_RESPONSE", "RESOLVER_QUERY", "RESOLVER_RESPONSE", "CLIENT_QUERY",
-		"CLIENT_RESPONSE", "FORWARDER_QUERY", "FORWARDER_RESPONSE", "STUB_QUERY", "STUB_RESPONSE",
-		"TOOL_QUERY", "TOOL_RESPONSE", "UPDATE_QUERY", "UPDATE_RESPONSE",
+		NULL,
+		"AUTH_QUERY",
+		"AUTH_RESPONSE",
+		"RESOLVER_QUERY",
+		"RESOLVER_RESPONSE",
+		"CLIENT_QUERY",
+		"CLIENT_RESPONSE",
+		"FORWARDER_QUERY",
+		"FORWARDER_RESPONSE",
+		"STUB_QUERY",
+		"STUB_RESPONSE",
+		"TOOL_QUERY",
+		"TOOL_RESPONSE",
+		"UPDATE_QUERY",
+		"UPDATE_RESPONSE",
 	};
 	return NAME_OF(names, type);
 }
@@ -804,21 +1055,36 @@ const char *dt_policy_match_name(int match)
 const char *dt_strerror(dt_res res)
 {
 	switch (res) {
-	case DT_OK: return "success";
-	case DT_STOP: return "end of stream";
-	case DT_ERR_INVALID: return "invalid argument";
-	case DT_ERR_NOMEM: return "out of memory";
-	case DT_ERR_IO: return "input/output error";
-	case DT_ERR_EOF: return "input ended without a STOP frame";
-	case DT_ERR_TRUNCATED: return "input ended in the middle of a frame";
-	case DT_ERR_NOT_FSTRM: return "not a Frame Streams file (no START frame)";
-	case DT_ERR_CONTROL: return "malformed Frame Streams control frame";
-	case DT_ERR_CONTENT_TYPE: return "content type is not " DT_CONTENT_TYPE;
-	case DT_ERR_TOO_BIG: return "data frame too large";
-	case DT_ERR_DECODE: return "payload is not a valid dnstap protobuf";
-	case DT_ERR_NO_MESSAGE: return "dnstap MESSAGE without its message field";
-	case DT_ERR_NOT_MESSAGE: return "dnstap type is not MESSAGE";
-	case DT_ERR_FULL: return "queue full: dropped";
+	case DT_OK:
+		return "success";
+	case DT_STOP:
+		return "end of stream";
+	case DT_ERR_INVALID:
+		return "invalid argument";
+	case DT_ERR_NOMEM:
+		return "out of memory";
+	case DT_ERR_IO:
+		return "input/output error";
+	case DT_ERR_EOF:
+		return "input ended without a STOP frame";
+	case DT_ERR_TRUNCATED:
+		return "input ended in the middle of a frame";
+	case DT_ERR_NOT_FSTRM:
+		return "not a Frame Streams file (no START frame)";
+	case DT_ERR_CONTROL:
+		return "malformed Frame Streams control frame";
+	case DT_ERR_CONTENT_TYPE:
+		return "content type is not " DT_CONTENT_TYPE;
+	case DT_ERR_TOO_BIG:
+		return "data frame too large";
+	case DT_ERR_DECODE:
+		return "payload is not a valid dnstap protobuf";
+	case DT_ERR_NO_MESSAGE:
+		return "dnstap MESSAGE without its message field";
+	case DT_ERR_NOT_MESSAGE:
+		return "dnstap type is not MESSAGE";
+	case DT_ERR_FULL:
+		return "queue full: dropped";
 	}
 	return "unknown error";
 }

@@ -6,6 +6,7 @@
 #include "dnstap.h"
 #include "dnstap.pb-c.h"
 #include "fuzz.h"
+#include "stats.h"
 
 #include <string.h>
 
@@ -93,8 +94,8 @@ static void check_points_into(struct dt_bytes b, const uint8_t *payload, size_t 
 static void check_zero_copy(const struct dt_message *m, const uint8_t *payload, size_t size)
 {
 	const struct dt_bytes all[] = {
-		m->identity,      m->version,          m->extra,         m->query_address, m->response_address,
-		m->query_message, m->response_message, m->query_zone,    m->policy_rule,   m->policy_value,
+		m->identity,      m->version,          m->extra,      m->query_address, m->response_address,
+		m->query_message, m->response_message, m->query_zone, m->policy_rule,   m->policy_value,
 	};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		check_points_into(all[i], payload, size);
@@ -300,13 +301,20 @@ static bool json_value(struct json *j)
 	if (j->p == j->end)
 		return false;
 	switch (*j->p) {
-	case '{': return json_container(j, '}');
-	case '[': return json_container(j, ']');
-	case '"': return json_string(j);
-	case 't': return json_lit(j, "true");
-	case 'f': return json_lit(j, "false");
-	case 'n': return json_lit(j, "null");
-	default: return json_number(j);
+	case '{':
+		return json_container(j, '}');
+	case '[':
+		return json_container(j, ']');
+	case '"':
+		return json_string(j);
+	case 't':
+		return json_lit(j, "true");
+	case 'f':
+		return json_lit(j, "false");
+	case 'n':
+		return json_lit(j, "null");
+	default:
+		return json_number(j);
 	}
 }
 
@@ -378,8 +386,54 @@ static void format_all(const struct dt_message *m, struct dt_buf texts[3])
 		case DT_FORMAT_JSON:
 			FUZZ_CHECK(count_char(t->data, t->len, '\n') == 1 && json_line_valid(t->data, t->len));
 			break;
+		default: /* formats[] holds the three above only (fuzz_json covers -J) */
+			break;
 		}
 	}
+}
+
+/* The statistics' scan gives dt_decode()'s verdict and the fields of its view, or leaves the payload
+ * to dt_decode() (m: the view; NULL if dt_decode() rejected the payload). */
+static void check_stats_scan(const uint8_t *data, size_t size, const struct dt_message *m)
+{
+	struct dt__stats_fields f, v;
+	enum dt__scan_res r = dt__stats_scan(data, size, &f);
+	if (r == DT__SCAN_DECODE)
+		return;
+	FUZZ_CHECK((r == DT__SCAN_OK) == (m != NULL));
+	if (m == NULL)
+		return;
+	dt__stats_fields_of(m, &v);
+	FUZZ_CHECK(f.identity.len == v.identity.len && f.has_message == v.has_message);
+	if (f.identity.len > 0)
+		FUZZ_CHECK(f.identity.data == v.identity.data);
+	if (!f.has_message)
+		return;
+#define SAME_F(x) FUZZ_CHECK(f.x == v.x)
+#define SAME_B(x) FUZZ_CHECK(f.has_##x == v.has_##x && f.x.len == v.x.len && (f.x.len == 0 || f.x.data == v.x.data))
+	SAME_F(type);
+	SAME_F(has_socket_family);
+	SAME_F(has_socket_protocol);
+	if (f.has_socket_family)
+		SAME_F(socket_family);
+	if (f.has_socket_protocol)
+		SAME_F(socket_protocol);
+	SAME_B(query_address);
+	SAME_B(response_address);
+	SAME_F(has_query_port);
+	SAME_F(query_port);
+	SAME_F(has_response_port);
+	SAME_F(response_port);
+	SAME_F(has_query_time_sec);
+	SAME_F(query_time_sec);
+	SAME_F(query_time_nsec);
+	SAME_F(has_response_time_sec);
+	SAME_F(response_time_sec);
+	SAME_F(response_time_nsec);
+	SAME_B(query_message);
+	SAME_B(response_message);
+#undef SAME_F
+#undef SAME_B
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -399,6 +453,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(res == DT_OK || res == DT_ERR_DECODE);
 	Dnstap__Dnstap *ref = dnstap__dnstap__unpack(NULL, size, data);
 	FUZZ_CHECK((res == DT_OK) == (ref != NULL));
+	check_stats_scan(data, size, res == DT_OK ? m : NULL);
 	if (res != DT_OK)
 		return 0;
 	struct dt_message ref_view;

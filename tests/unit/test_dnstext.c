@@ -1,7 +1,7 @@
-/* Unit tests for lib/dnstext.c: wire messages (hex) with the text the Go dnstap tool (golang-dnstap 0.4.0,
+/* Unit tests for lib/dns_print.c: wire messages (hex) with the text the Go dnstap tool (golang-dnstap 0.4.0,
  * miekg/dns 1.1.50) printed for them, its parse errors, its quiet-format question and its query_zone names.
  * The expected texts were produced by running /usr/bin/dnstap on these messages; do not edit them by hand. */
-#include "../../lib/dnstext.h"
+#include "../../lib/dns_print.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -10,9 +10,9 @@
 struct msg_case {
 	const char *name;
 	const char *hex;
-	const char *text; /* Msg.String(), or NULL when the message does not parse */
-	size_t text_len;  /* texts may hold NUL bytes (NULL rdata, NSID) */
-	const char *err;  /* the Go error when it does not */
+	const char *text;  /* Msg.String(), or NULL when the message does not parse */
+	size_t text_len;   /* texts may hold NUL bytes (NULL rdata, NSID) */
+	const char *err;   /* the Go error when it does not */
 	const char *quiet; /* the quiet format's question, or NULL where it prints "X " */
 };
 
@@ -32,18 +32,18 @@ static const struct msg_case msg_cases[] = {
 		"a3658500000100020000000101610474657374076578616d706c650000010001c00c0001000100000e100004c000020a"
 		"c00c0001000100000e100004c63364ff00002904d000000000000d000300096b6e6f742d74657374",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 41829\n"
-		";; flags: qr aa rd; QUERY: 1, ANSWER: 2, AUTHORITY: 0, ADDITIONAL: 1\n"
-		"\n"
-		";; OPT PSEUDOSECTION:\n"
-		"; EDNS: version 0; flags: ; udp: 1232\n"
-		"; NSID: 6b6e6f742d74657374  (k)(n)(o)(t)(-)(t)(e)(s)(t)\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";a.test.example.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"a.test.example.\t3600\tIN\tA\t192.0.2.10\n"
-		"a.test.example.\t3600\tIN\tA\t198.51.100.255\n"),
+		     ";; flags: qr aa rd; QUERY: 1, ANSWER: 2, AUTHORITY: 0, ADDITIONAL: 1\n"
+		     "\n"
+		     ";; OPT PSEUDOSECTION:\n"
+		     "; EDNS: version 0; flags: ; udp: 1232\n"
+		     "; NSID: 6b6e6f742d74657374  (k)(n)(o)(t)(-)(t)(e)(s)(t)\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";a.test.example.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "a.test.example.\t3600\tIN\tA\t192.0.2.10\n"
+		     "a.test.example.\t3600\tIN\tA\t198.51.100.255\n"),
 		NULL,
 		"\"a.test.example.\" IN A",
 	},
@@ -52,14 +52,14 @@ static const struct msg_case msg_cases[] = {
 		"bbee01200001000000000001037478740474657374076578616d706c650000100001000029100000000000000c000a00"
 		"08d0b03324c02159e0",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 48110\n"
-		";; flags: rd ad; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 1\n"
-		"\n"
-		";; OPT PSEUDOSECTION:\n"
-		"; EDNS: version 0; flags: ; udp: 4096\n"
-		"; COOKIE: d0b03324c02159e0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";txt.test.example.\tIN\t TXT\n"),
+		     ";; flags: rd ad; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 1\n"
+		     "\n"
+		     ";; OPT PSEUDOSECTION:\n"
+		     "; EDNS: version 0; flags: ; udp: 4096\n"
+		     "; COOKIE: d0b03324c02159e0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";txt.test.example.\tIN\t TXT\n"),
 		NULL,
 		"\"txt.test.example.\" IN TXT",
 	},
@@ -79,28 +79,28 @@ static const struct msg_case msg_cases[] = {
 		"87d691dda963d2f3b46dfeecc53ef88ef5d3e13da27e20880f3cd6d60d83af75a43c2e91f21f26aeced389b383e5f3ee"
 		"0400002904d0000080000000",
 		TEXT(";; opcode: QUERY, status: NXDOMAIN, id: 44804\n"
-		";; flags: qr aa rd; QUERY: 1, ANSWER: 0, AUTHORITY: 6, ADDITIONAL: 1\n"
-		"\n"
-		";; OPT PSEUDOSECTION:\n"
-		"; EDNS: version 0; flags: do; udp: 1232\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";nope.n3.example.\tIN\t A\n"
-		"\n"
-		";; AUTHORITY SECTION:\n"
-		"n3.example.\t300\tIN\tSOA\tns.n3.example. hostmaster.n3.example. 2 7200 3600 1209600 300\n"
-		"ab3gnr5t9s58oemfidm274ae7fjgnqjq.n3.example.\t300\tIN\tNSEC3\t1 0 0 1ED3855EE27D3611 HHLQTS11BFN"
-		"5HMT054N7VNLH6I5HONVQ NS SOA RRSIG DNSKEY NSEC3PARAM CDS CDNSKEY\n"
-		"luo4maftnp44o3iru2j4a30bp2aqqh7c.n3.example.\t300\tIN\tNSEC3\t1 0 0 1ED3855EE27D3611 AB3GNR5T9S5"
-		"8OEMFIDM274AE7FJGNQJQ A RRSIG\n"
-		"n3.example.\t300\tIN\tRRSIG\tSOA 15 2 300 20261210110550 20261126093550 46815 n3.example. qsYj3u"
-		"C4vg3bscABrT7Rk+6vmZRPVB3YWBnHlGrrLaOok18JzKl9fyA045EtVGjZUkXmTMsXciBYBusuXz1mBQ==\n"
-		"ab3gnr5t9s58oemfidm274ae7fjgnqjq.n3.example.\t300\tIN\tRRSIG\tNSEC3 15 3 300 20261210110550 2026"
-		"1126093550 46815 n3.example. zzslQi1R0eLeW5Pb5pJI/U17Lip0Od6SXlgY4fqDcqxgxGyjhrlircT4qOxGvUFTYjq"
-		"bY0BuiuncJFpgXrPFDg==\n"
-		"luo4maftnp44o3iru2j4a30bp2aqqh7c.n3.example.\t300\tIN\tRRSIG\tNSEC3 15 3 300 20261210110550 2026"
-		"1126093550 46815 n3.example. u3wA8F5ioGtI9XnSp2Y0h9aR3alj0vO0bf7sxT74jvXT4T2ifiCIDzzW1g2Dr3WkPC6"
-		"R8h8mrs7TibOD5fPuBA==\n"),
+		     ";; flags: qr aa rd; QUERY: 1, ANSWER: 0, AUTHORITY: 6, ADDITIONAL: 1\n"
+		     "\n"
+		     ";; OPT PSEUDOSECTION:\n"
+		     "; EDNS: version 0; flags: do; udp: 1232\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";nope.n3.example.\tIN\t A\n"
+		     "\n"
+		     ";; AUTHORITY SECTION:\n"
+		     "n3.example.\t300\tIN\tSOA\tns.n3.example. hostmaster.n3.example. 2 7200 3600 1209600 300\n"
+		     "ab3gnr5t9s58oemfidm274ae7fjgnqjq.n3.example.\t300\tIN\tNSEC3\t1 0 0 1ED3855EE27D3611 HHLQTS11BFN"
+		     "5HMT054N7VNLH6I5HONVQ NS SOA RRSIG DNSKEY NSEC3PARAM CDS CDNSKEY\n"
+		     "luo4maftnp44o3iru2j4a30bp2aqqh7c.n3.example.\t300\tIN\tNSEC3\t1 0 0 1ED3855EE27D3611 AB3GNR5T9S5"
+		     "8OEMFIDM274AE7FJGNQJQ A RRSIG\n"
+		     "n3.example.\t300\tIN\tRRSIG\tSOA 15 2 300 20261210110550 20261126093550 46815 n3.example. qsYj3u"
+		     "C4vg3bscABrT7Rk+6vmZRPVB3YWBnHlGrrLaOok18JzKl9fyA045EtVGjZUkXmTMsXciBYBusuXz1mBQ==\n"
+		     "ab3gnr5t9s58oemfidm274ae7fjgnqjq.n3.example.\t300\tIN\tRRSIG\tNSEC3 15 3 300 20261210110550 2026"
+		     "1126093550 46815 n3.example. zzslQi1R0eLeW5Pb5pJI/U17Lip0Od6SXlgY4fqDcqxgxGyjhrlircT4qOxGvUFTYjq"
+		     "bY0BuiuncJFpgXrPFDg==\n"
+		     "luo4maftnp44o3iru2j4a30bp2aqqh7c.n3.example.\t300\tIN\tRRSIG\tNSEC3 15 3 300 20261210110550 2026"
+		     "1126093550 46815 n3.example. u3wA8F5ioGtI9XnSp2Y0h9aR3alj0vO0bf7sxT74jvXT4T2ifiCIDzzW1g2Dr3WkPC6"
+		     "R8h8mrs7TibOD5fPuBA==\n"),
 		NULL,
 		"\"nope.n3.example.\" IN A",
 	},
@@ -110,17 +110,17 @@ static const struct msg_case msg_cases[] = {
 		"000005616c696173076578616d706c6500c00c0041000100000e1000120001000001000702683303682c780002000000"
 		"002904d0000000000000",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 44416\n"
-		";; flags: qr aa rd; QUERY: 1, ANSWER: 2, AUTHORITY: 0, ADDITIONAL: 1\n"
-		"\n"
-		";; OPT PSEUDOSECTION:\n"
-		"; EDNS: version 0; flags: ; udp: 1232\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";https.test.example.\tIN\t HTTPS\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"https.test.example.\t3600\tIN\tHTTPS\t0 alias.example.\n"
-		"https.test.example.\t3600\tIN\tHTTPS\t1 . alpn=\"h3,h\\\\\\044x\" no-default-alpn=\"\"\n"),
+		     ";; flags: qr aa rd; QUERY: 1, ANSWER: 2, AUTHORITY: 0, ADDITIONAL: 1\n"
+		     "\n"
+		     ";; OPT PSEUDOSECTION:\n"
+		     "; EDNS: version 0; flags: ; udp: 1232\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";https.test.example.\tIN\t HTTPS\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "https.test.example.\t3600\tIN\tHTTPS\t0 alias.example.\n"
+		     "https.test.example.\t3600\tIN\tHTTPS\t1 . alpn=\"h3,h\\\\\\044x\" no-default-alpn=\"\"\n"),
 		NULL,
 		"\"https.test.example.\" IN HTTPS",
 	},
@@ -132,17 +132,17 @@ static const struct msg_case msg_cases[] = {
 		"ffffc000020103777777076578616d706c6503636f6d00001c00010000012c001020010db80000000000010000000000"
 		"01c00c001c00010000003c0010fe800000000000000000000000000001",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 5, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";www.example.com.\tIN\t AAAA\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"www.example.com.\t300\tIN\tA\t192.0.2.1\n"
-		"www.example.com.\t300\tIN\tAAAA\t::\n"
-		"www.example.com.\t300\tIN\tAAAA\t192.0.2.1\n"
-		"www.example.com.\t300\tIN\tAAAA\t2001:db8::1:0:0:1\n"
-		"www.example.com.\t60\tIN\tAAAA\tfe80::1\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 5, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";www.example.com.\tIN\t AAAA\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "www.example.com.\t300\tIN\tA\t192.0.2.1\n"
+		     "www.example.com.\t300\tIN\tAAAA\t::\n"
+		     "www.example.com.\t300\tIN\tAAAA\t192.0.2.1\n"
+		     "www.example.com.\t300\tIN\tAAAA\t2001:db8::1:0:0:1\n"
+		     "www.example.com.\t60\tIN\tAAAA\tfe80::1\n"),
 		NULL,
 		"\"www.example.com.\" IN AAAA",
 	},
@@ -151,14 +151,14 @@ static const struct msg_case msg_cases[] = {
 		"12348180000100010000000003612e62022022035c403b040001ff2801290127000001000103612e62022022035c403b"
 		"040001ff280129012700000500010000003c001503612e62022022035c403b040001ff280129012700",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";a\\.b.\\ \\\".\\\\\\@\\;.\\000\\001\\255\\(.\\).\\'.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"a\\.b.\\ \\\".\\\\\\@\\;.\\000\\001\\255\\(.\\).\\'.\t60\tIN\tCNAME\ta\\.b.\\ \\\".\\\\\\@\\;.\\"
-		"000\\001\\255\\(.\\).\\'.\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";a\\.b.\\ \\\".\\\\\\@\\;.\\000\\001\\255\\(.\\).\\'.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "a\\.b.\\ \\\".\\\\\\@\\;.\\000\\001\\255\\(.\\).\\'.\t60\tIN\tCNAME\ta\\.b.\\ \\\".\\\\\\@\\;.\\"
+		     "000\\001\\255\\(.\\).\\'.\n"),
 		NULL,
 		"\"a\\.b.\\ \\\".\\\\\\@\\;.\\000\\001\\255\\(.\\).\\'.\" IN A",
 	},
@@ -173,21 +173,21 @@ static const struct msg_case msg_cases[] = {
 		"616d706c6500002300010000012c00300064000a0153075349502b4432550e215e2e2a24217369703a78407921045f73"
 		"6970045f756470076578616d706c6500",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 9, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"t.example.\t300\tIN\tTXT\t\"hello world\" \"q\\\"b\\\\s\" \"\\000\\009\\127\\128\\255\" \"\"\n"
-		"t.example.\t300\tIN\tSPF\t\"v=spf1 -all\"\n"
-		"t.example.\t300\tIN\tHINFO\t\"PC \\\"x\\\"\" \"Linux\"\n"
-		"t.example.\t300\tIN\tX25\t31106\\\"1\n"
-		"t.example.\t300\tIN\tGPOS\t-32.6 116.8 1\\\\0\n"
-		"t.example.\t300\tIN\tUINFO\t\"info\"\n"
-		"t.example.\t300\tIN\tAVC\t\"app\"\n"
-		"t.example.\t300\tIN\tNINFO\t\"zs\"\n"
-		"t.example.\t300\tIN\tNAPTR\t100 10 \"S\" \"SIP+D2U\" \"!^.*$!sip:x@y!\" _sip._udp.example.\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 9, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "t.example.\t300\tIN\tTXT\t\"hello world\" \"q\\\"b\\\\s\" \"\\000\\009\\127\\128\\255\" \"\"\n"
+		     "t.example.\t300\tIN\tSPF\t\"v=spf1 -all\"\n"
+		     "t.example.\t300\tIN\tHINFO\t\"PC \\\"x\\\"\" \"Linux\"\n"
+		     "t.example.\t300\tIN\tX25\t31106\\\"1\n"
+		     "t.example.\t300\tIN\tGPOS\t-32.6 116.8 1\\\\0\n"
+		     "t.example.\t300\tIN\tUINFO\t\"info\"\n"
+		     "t.example.\t300\tIN\tAVC\t\"app\"\n"
+		     "t.example.\t300\tIN\tNINFO\t\"zs\"\n"
+		     "t.example.\t300\tIN\tNAPTR\t100 10 \"S\" \"SIP+D2U\" \"!^.*$!sip:x@y!\" _sip._udp.example.\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -212,34 +212,34 @@ static const struct msg_case msg_cases[] = {
 		"78616d706c6500016e076578616d706c6500001700010000012c000e046e736170076578616d706c6500016e07657861"
 		"6d706c6500003a00010000012c001c0470726576076578616d706c6500046e657874076578616d706c6500",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 22, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"n.example.\t300\tIN\tSOA\tns1.example. host.master.example. 2024010101 7200 3600 1209600 300\n"
-		"n.example.\t300\tIN\tNS\tns1.example.\n"
-		"n.example.\t300\tIN\tCNAME\tc.example.\n"
-		"n.example.\t300\tIN\tDNAME\td.example.\n"
-		"n.example.\t300\tIN\tPTR\tp.example.\n"
-		"n.example.\t300\tIN\tMX\t10 mx.example.\n"
-		"n.example.\t300\tIN\tMX\t0 .\n"
-		"n.example.\t300\tIN\tSRV\t10 20 5060 sip.example.\n"
-		"n.example.\t300\tIN\tAFSDB\t1 afs.example.\n"
-		"n.example.\t300\tIN\tRT\t5 rt.example.\n"
-		"n.example.\t300\tIN\tKX\t10 kx.example.\n"
-		"n.example.\t300\tIN\tLP\t10 lp.example.\n"
-		"n.example.\t300\tIN\tPX\t10 a.example. b.example.\n"
-		"n.example.\t300\tIN\tRP\tmbox.example. txt.example.\n"
-		"n.example.\t300\tIN\tMINFO\tr.example. e.example.\n"
-		"n.example.\t300\tIN\tMB\tmb.example.\n"
-		"n.example.\t300\tIN\tMG\tmg.example.\n"
-		"n.example.\t300\tIN\tMR\tmr.example.\n"
-		"n.example.\t300\tIN\tMD\tmd.example.\n"
-		"n.example.\t300\tIN\tMF\tmf.example.\n"
-		"n.example.\t300\tIN\tNSAP-PTR\tnsap.example.\n"
-		"n.example.\t300\tIN\tTALINK\tprev.example. next.example.\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 22, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "n.example.\t300\tIN\tSOA\tns1.example. host.master.example. 2024010101 7200 3600 1209600 300\n"
+		     "n.example.\t300\tIN\tNS\tns1.example.\n"
+		     "n.example.\t300\tIN\tCNAME\tc.example.\n"
+		     "n.example.\t300\tIN\tDNAME\td.example.\n"
+		     "n.example.\t300\tIN\tPTR\tp.example.\n"
+		     "n.example.\t300\tIN\tMX\t10 mx.example.\n"
+		     "n.example.\t300\tIN\tMX\t0 .\n"
+		     "n.example.\t300\tIN\tSRV\t10 20 5060 sip.example.\n"
+		     "n.example.\t300\tIN\tAFSDB\t1 afs.example.\n"
+		     "n.example.\t300\tIN\tRT\t5 rt.example.\n"
+		     "n.example.\t300\tIN\tKX\t10 kx.example.\n"
+		     "n.example.\t300\tIN\tLP\t10 lp.example.\n"
+		     "n.example.\t300\tIN\tPX\t10 a.example. b.example.\n"
+		     "n.example.\t300\tIN\tRP\tmbox.example. txt.example.\n"
+		     "n.example.\t300\tIN\tMINFO\tr.example. e.example.\n"
+		     "n.example.\t300\tIN\tMB\tmb.example.\n"
+		     "n.example.\t300\tIN\tMG\tmg.example.\n"
+		     "n.example.\t300\tIN\tMR\tmr.example.\n"
+		     "n.example.\t300\tIN\tMD\tmd.example.\n"
+		     "n.example.\t300\tIN\tMF\tmf.example.\n"
+		     "n.example.\t300\tIN\tNSAP-PTR\tnsap.example.\n"
+		     "n.example.\t300\tIN\tTALINK\tprev.example. next.example.\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -262,31 +262,31 @@ static const struct msg_case msg_cases[] = {
 		"090a0b0c0d0e0f1011121300064001000000030173076578616d706c6500003200010000012c001a0100000000140001"
 		"02030405060708090a0b0c0d0e0f101112130173076578616d706c6500003300010000012c00050100000a00",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 14, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"s.example.\t300\tIN\tDS\t12345 8 2 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1"
-		"E1F\n"
-		"s.example.\t300\tIN\tCDS\t12345 13 2 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1"
-		"D1E1F\n"
-		"s.example.\t300\tIN\tDLV\t12345 8 1 000102030405060708090A0B0C0D0E0F10111213\n"
-		"s.example.\t300\tIN\tTA\t12345 8 2 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1"
-		"E1F\n"
-		"s.example.\t300\tIN\tDNSKEY\t257 3 13 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
-		"s.example.\t300\tIN\tCDNSKEY\t257 3 13 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
-		"s.example.\t300\tIN\tKEY\t256 3 15 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
-		"s.example.\t300\tIN\tRKEY\t256 3 8 AAECAwQ=\n"
-		"s.example.\t300\tIN\tRRSIG\tA 13 3 3600 20261210110606 20261126093606 12345 example. AAECAwQFBgc"
-		"ICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
-		"s.example.\t300\tIN\tSIG\tNone 8 0 0 21060207062815 19700101000000 12345 k.example. AAECAwQFBgcI"
-		"\n"
-		"s.example.\t300\tIN\tNSEC\tnext.example. A NS SOA MX TXT AAAA RRSIG NSEC DNSKEY CAA\n"
-		"s.example.\t300\tIN\tNSEC3\t1 1 10 AABBCCDD 000G40O40K30E209185GO38E1S8124GJ A MX RRSIG NSEC\n"
-		"s.example.\t300\tIN\tNSEC3\t1 0 0 - 000G40O40K30E209185GO38E1S8124GJ\n"
-		"s.example.\t300\tIN\tNSEC3PARAM\t1 0 10 -\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 14, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "s.example.\t300\tIN\tDS\t12345 8 2 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1"
+		     "E1F\n"
+		     "s.example.\t300\tIN\tCDS\t12345 13 2 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1"
+		     "D1E1F\n"
+		     "s.example.\t300\tIN\tDLV\t12345 8 1 000102030405060708090A0B0C0D0E0F10111213\n"
+		     "s.example.\t300\tIN\tTA\t12345 8 2 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1"
+		     "E1F\n"
+		     "s.example.\t300\tIN\tDNSKEY\t257 3 13 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+		     "s.example.\t300\tIN\tCDNSKEY\t257 3 13 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+		     "s.example.\t300\tIN\tKEY\t256 3 15 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+		     "s.example.\t300\tIN\tRKEY\t256 3 8 AAECAwQ=\n"
+		     "s.example.\t300\tIN\tRRSIG\tA 13 3 3600 20261210110606 20261126093606 12345 example. AAECAwQFBgc"
+		     "ICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+		     "s.example.\t300\tIN\tSIG\tNone 8 0 0 21060207062815 19700101000000 12345 k.example. AAECAwQFBgcI"
+		     "\n"
+		     "s.example.\t300\tIN\tNSEC\tnext.example. A NS SOA MX TXT AAAA RRSIG NSEC DNSKEY CAA\n"
+		     "s.example.\t300\tIN\tNSEC3\t1 1 10 AABBCCDD 000G40O40K30E209185GO38E1S8124GJ A MX RRSIG NSEC\n"
+		     "s.example.\t300\tIN\tNSEC3\t1 0 0 - 000G40O40K30E209185GO38E1S8124GJ\n"
+		     "s.example.\t300\tIN\tNSEC3PARAM\t1 0 10 -\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -306,29 +306,29 @@ static const struct msg_case msg_cases[] = {
 		"0c0d0e0f016d076578616d706c6500001f00010000012c0002dead016d076578616d706c6500002000010000012c0002"
 		"0123",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 14, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"m.example.\t300\tIN\tCAA\t0 issue \"ca.example; a=\\\"b\\\\cA\"\n"
-		"m.example.\t300\tIN\tCAA\t128 tbs \"\"\n"
-		"m.example.\t300\tIN\tURI\t10 1 \"https://x.example/?a=\\\"b\\\"\"\n"
-		"m.example.\t300\tIN\tTLSA\t3 1 1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1"
-		"f\n"
-		"m.example.\t300\tIN\tSMIMEA\t3 0 1 0001020304050607\n"
-		"m.example.\t300\tIN\tSSHFP\t4 2 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
-		"\n"
-		"m.example.\t300\tIN\tCERT\tPGP 0 0 AAECAwQFBgcI\n"
-		"m.example.\t300\tIN\tCERT\tPKIX 12345 RSASHA256 AAECAw==\n"
-		"m.example.\t300\tIN\tCERT\t65000 1 200 AAECAw==\n"
-		"m.example.\t300\tIN\tDHCID\tAAECAwQFBgcICQ==\n"
-		"m.example.\t300\tIN\tOPENPGPKEY\tAAECAwQFBgcICQo=\n"
-		"m.example.\t300\tIN\tZONEMD\t2024010101 1 1 000102030405060708090a0b0c0d0e0f10111213141516171819"
-		"1a1b1c1d1e1f000102030405060708090a0b0c0d0e0f\n"
-		"m.example.\t300\tIN\tEID\tDEAD\n"
-		"m.example.\t300\tIN\tNIMLOC\t0123\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 14, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "m.example.\t300\tIN\tCAA\t0 issue \"ca.example; a=\\\"b\\\\cA\"\n"
+		     "m.example.\t300\tIN\tCAA\t128 tbs \"\"\n"
+		     "m.example.\t300\tIN\tURI\t10 1 \"https://x.example/?a=\\\"b\\\"\"\n"
+		     "m.example.\t300\tIN\tTLSA\t3 1 1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1"
+		     "f\n"
+		     "m.example.\t300\tIN\tSMIMEA\t3 0 1 0001020304050607\n"
+		     "m.example.\t300\tIN\tSSHFP\t4 2 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
+		     "\n"
+		     "m.example.\t300\tIN\tCERT\tPGP 0 0 AAECAwQFBgcI\n"
+		     "m.example.\t300\tIN\tCERT\tPKIX 12345 RSASHA256 AAECAw==\n"
+		     "m.example.\t300\tIN\tCERT\t65000 1 200 AAECAw==\n"
+		     "m.example.\t300\tIN\tDHCID\tAAECAwQFBgcICQ==\n"
+		     "m.example.\t300\tIN\tOPENPGPKEY\tAAECAwQFBgcICQo=\n"
+		     "m.example.\t300\tIN\tZONEMD\t2024010101 1 1 000102030405060708090a0b0c0d0e0f10111213141516171819"
+		     "1a1b1c1d1e1f000102030405060708090a0b0c0d0e0f\n"
+		     "m.example.\t300\tIN\tEID\tDEAD\n"
+		     "m.example.\t300\tIN\tNIMLOC\t0123\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -341,17 +341,17 @@ static const struct msg_case msg_cases[] = {
 		"03737663076578616d706c6500004100010000012c0011000005616c696173076578616d706c65000373766307657861"
 		"6d706c6500004100010000012c0003000100",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 3, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"svc.example.\t300\tIN\tSVCB\t1 target.example. mandatory=\"alpn,port\" alpn=\"h2,h3,a\\\\\\044b"
-		"\\\\\\092\" no-default-alpn=\"\" port=\"8443\" ipv4hint=\"192.0.2.1,192.0.2.2\" ech=\"AAECAwQF\""
-		" ipv6hint=\"2001:db8::1,::2\" dohpath=\"/dns-query{?dns}\" key667=\"hi\\ \\\"x\\\"\\001\"\n"
-		"svc.example.\t300\tIN\tHTTPS\t0 alias.example.\n"
-		"svc.example.\t300\tIN\tHTTPS\t1 .\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 3, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "svc.example.\t300\tIN\tSVCB\t1 target.example. mandatory=\"alpn,port\" alpn=\"h2,h3,a\\\\\\044b"
+		     "\\\\\\092\" no-default-alpn=\"\" port=\"8443\" ipv4hint=\"192.0.2.1,192.0.2.2\" ech=\"AAECAwQF\""
+		     " ipv6hint=\"2001:db8::1,::2\" dohpath=\"/dns-query{?dns}\" key667=\"hi\\ \\\"x\\\"\\001\"\n"
+		     "svc.example.\t300\tIN\tHTTPS\t0 alias.example.\n"
+		     "svc.example.\t300\tIN\tHTTPS\t1 .\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -379,19 +379,19 @@ static const struct msg_case msg_cases[] = {
 		"706c6500000100ff0000012c0004010203040175076578616d706c6500000100fe0000012c0004010203040175076578"
 		"616d706c6500000100030000012c000401020304",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 7, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";u.example.\tCLASS255\t TYPE65280\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"u.example.\t300\tCLASS1\tTYPE65280\t\\# 4 0a000001\n"
-		"u.example.\t300\tCLASS1\tTYPE65280\t\\# 0 \n"
-		"u.example.\t300\tCLASS1\tTYPE20\t\\# 16 0f313530383632303238303033323137\n"
-		"u.example.\t300\tCLASS1\tTYPE11\t\\# 6 c000020106e0\n"
-		"u.example.\t300\tCLASS255\tA\t1.2.3.4\n"
-		"u.example.\t300\tNONE\tA\t1.2.3.4\n"
-		"u.example.\t300\tCH\tA\t1.2.3.4\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 7, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";u.example.\tCLASS255\t TYPE65280\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "u.example.\t300\tCLASS1\tTYPE65280\t\\# 4 0a000001\n"
+		     "u.example.\t300\tCLASS1\tTYPE65280\t\\# 0 \n"
+		     "u.example.\t300\tCLASS1\tTYPE20\t\\# 16 0f313530383632303238303033323137\n"
+		     "u.example.\t300\tCLASS1\tTYPE11\t\\# 6 c000020106e0\n"
+		     "u.example.\t300\tCLASS255\tA\t1.2.3.4\n"
+		     "u.example.\t300\tNONE\tA\t1.2.3.4\n"
+		     "u.example.\t300\tCH\tA\t1.2.3.4\n"),
 		NULL,
 		"\"u.example.\" CLASS255 TYPE65280",
 	},
@@ -404,32 +404,32 @@ static const struct msg_case msg_cases[] = {
 		"0102030405060708090a0b0c0d0e0f1011000f000700127374616c65000f0003012c78000400057369703a78fde90002"
 		"abcd",
 		TEXT(";; opcode: QUERY, status: BADMODE, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n"
-		"\n"
-		";; OPT PSEUDOSECTION:\n"
-		"; EDNS: version 0; flags: do; udp: 1232\n"
-		"; NSID: 6e733100e9  (n)(s)(1)(\000)(\303\251)\n"
-		"; COOKIE: 000102030405060708090a0b0c0d0e0f1011121314151617\n"
-		"; SUBNET: 192.0.2.0/24/0\n"
-		"; SUBNET: [2001:db8::]/56/0\n"
-		"; PADDING: 00000000\n"
-		"; KEEPALIVE: use tcp keep-alive, timeout 65500ms\n"
-		"; KEEPALIVE: use tcp keep-alive, timeout omitted\n"
-		"; DNSSEC ALGORITHM UNDERSTOOD:  RSASHA256 ECDSAP256SHA256 ED25519 200\n"
-		"; DS HASH UNDERSTOOD:  SHA1 SHA256\n"
-		"; NSEC3 HASH UNDERSTOOD:  SHA1\n"
-		"; UPDATE LEASE: 3600 0\n"
-		"; LONG LIVED QUERIES: 1 515 1029 434324723980766221 235868177\n"
-		"; EDE: 18 (Prohibited): (stale)\n"
-		"; EDE: 300: (x)\n"
-		"; ESU: sip:x\n"
-		"; LOCAL OPT: 65001:0xabcd\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"www.example.com.\t300\tIN\tA\t192.0.2.1\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n"
+		     "\n"
+		     ";; OPT PSEUDOSECTION:\n"
+		     "; EDNS: version 0; flags: do; udp: 1232\n"
+		     "; NSID: 6e733100e9  (n)(s)(1)(\000)(\303\251)\n"
+		     "; COOKIE: 000102030405060708090a0b0c0d0e0f1011121314151617\n"
+		     "; SUBNET: 192.0.2.0/24/0\n"
+		     "; SUBNET: [2001:db8::]/56/0\n"
+		     "; PADDING: 00000000\n"
+		     "; KEEPALIVE: use tcp keep-alive, timeout 65500ms\n"
+		     "; KEEPALIVE: use tcp keep-alive, timeout omitted\n"
+		     "; DNSSEC ALGORITHM UNDERSTOOD:  RSASHA256 ECDSAP256SHA256 ED25519 200\n"
+		     "; DS HASH UNDERSTOOD:  SHA1 SHA256\n"
+		     "; NSEC3 HASH UNDERSTOOD:  SHA1\n"
+		     "; UPDATE LEASE: 3600 0\n"
+		     "; LONG LIVED QUERIES: 1 515 1029 434324723980766221 235868177\n"
+		     "; EDE: 18 (Prohibited): (stale)\n"
+		     "; EDE: 300: (x)\n"
+		     "; ESU: sip:x\n"
+		     "; LOCAL OPT: 65001:0xabcd\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "www.example.com.\t300\tIN\tA\t192.0.2.1\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -439,20 +439,20 @@ static const struct msg_case msg_cases[] = {
 		"00010000012c0004c0000201000029006f000080000000056578747261076578616d706c6500000100010000012c0004"
 		"c0000201000029100000000000000400030000",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 3\n"
-		"\n"
-		";; OPT PSEUDOSECTION:\n"
-		"; EDNS: version 0; flags: ; udp: 4096\n"
-		"; NSID:   \n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"www.example.com.\t300\tIN\tA\t192.0.2.1\n"
-		"\n"
-		";; ADDITIONAL SECTION:\n"
-		"extra.example.\t300\tIN\tA\t192.0.2.1\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 3\n"
+		     "\n"
+		     ";; OPT PSEUDOSECTION:\n"
+		     "; EDNS: version 0; flags: ; udp: 4096\n"
+		     "; NSID:   \n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "www.example.com.\t300\tIN\tA\t192.0.2.1\n"
+		     "\n"
+		     ";; ADDITIONAL SECTION:\n"
+		     "extra.example.\t300\tIN\tA\t192.0.2.1\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -463,24 +463,24 @@ static const struct msg_case msg_cases[] = {
 		"036b6579076578616d706c650000fa00ff0000000000250b686d61632d73686132353600000065000000012c00080001"
 		"020304050607123400000000056166746572076578616d706c6500000100010000012c0004c0000201",
 		TEXT(";; opcode: UPDATE, status: NOERROR, id: 4660\n"
-		";; flags: qr; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 3\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"\n"
-		";; OPT PSEUDOSECTION:\n"
-		"; EDNS: version 0; flags: ; udp: 512\n"
-		"; NSID: 78  (x)\n"
-		"\n"
-		";; ADDITIONAL SECTION:\n"
-		";key.example.\t300\tIN\tTKEY\t gss-tsig. 20261210110606 20261126093606 3 0 2 abcd 0 \n"
-		"\n"
-		";; TSIG PSEUDOSECTION:\n"
-		"; key.example.\t0\tCLASS255\tTSIG\t hmac-sha256. 20230912060656 300 8 0001020304050607 4660 0 0 "
-		"\n"
-		"after.example.\t300\tIN\tA\t192.0.2.1\n"),
+		     ";; flags: qr; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 3\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "\n"
+		     ";; OPT PSEUDOSECTION:\n"
+		     "; EDNS: version 0; flags: ; udp: 512\n"
+		     "; NSID: 78  (x)\n"
+		     "\n"
+		     ";; ADDITIONAL SECTION:\n"
+		     ";key.example.\t300\tIN\tTKEY\t gss-tsig. 20261210110606 20261126093606 3 0 2 abcd 0 \n"
+		     "\n"
+		     ";; TSIG PSEUDOSECTION:\n"
+		     "; key.example.\t0\tCLASS255\tTSIG\t hmac-sha256. 20230912060656 300 8 0001020304050607 4660 0 0 "
+		     "\n"
+		     "after.example.\t300\tIN\tA\t192.0.2.1\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -496,32 +496,32 @@ static const struct msg_case msg_cases[] = {
 		"00010000012c0000017a076578616d706c6500000a00010000012c0000017a076578616d706c650000ff00010000012c"
 		"0000017a076578616d706c6500ff0000010000012c0000",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 18, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"z.example.\t300\tIN\tA\t\n"
-		"z.example.\t300\tIN\tAAAA\t\n"
-		"z.example.\t300\tIN\tSOA\t  0 0 0 0 0\n"
-		"z.example.\t300\tIN\tMX\t0 \n"
-		"z.example.\t300\tIN\tTXT\t\n"
-		"z.example.\t300\tIN\tHINFO\t\"\" \"\"\n"
-		"z.example.\t300\tIN\tLOC\t596 31 23.648 S 596 31 23.648 W -100000m 0.00m 0.00m 0.00m\n"
-		"z.example.\t300\tIN\tRRSIG\tNone 0 0 0 19700101000000 19700101000000 0  \n"
-		"z.example.\t300\tIN\tNSEC3\t0 0 0 - \n"
-		"z.example.\t300\tIN\tHIP\t0  \n"
-		"z.example.\t300\tIN\tSVCB\t0 \n"
-		"z.example.\t300\tIN\tL32\t0\n"
-		"z.example.\t300\tIN\tCAA\t0  \"\"\n"
-		"\n"
-		";; TSIG PSEUDOSECTION:\n"
-		"; z.example.\t300\tIN\tTSIG\t  19700101000000 0 0  0 0 0 \n"
-		";z.example.\t300\tIN\tTKEY\t  19700101000000 19700101000000 0 0 0  0 \n"
-		";z.example.\t300\tIN\tNULL\t\n"
-		"z.example.\t300\tIN\tANY\t\n"
-		"z.example.\t300\tCLASS1\tTYPE65280\t\\# 0 \n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 18, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "z.example.\t300\tIN\tA\t\n"
+		     "z.example.\t300\tIN\tAAAA\t\n"
+		     "z.example.\t300\tIN\tSOA\t  0 0 0 0 0\n"
+		     "z.example.\t300\tIN\tMX\t0 \n"
+		     "z.example.\t300\tIN\tTXT\t\n"
+		     "z.example.\t300\tIN\tHINFO\t\"\" \"\"\n"
+		     "z.example.\t300\tIN\tLOC\t596 31 23.648 S 596 31 23.648 W -100000m 0.00m 0.00m 0.00m\n"
+		     "z.example.\t300\tIN\tRRSIG\tNone 0 0 0 19700101000000 19700101000000 0  \n"
+		     "z.example.\t300\tIN\tNSEC3\t0 0 0 - \n"
+		     "z.example.\t300\tIN\tHIP\t0  \n"
+		     "z.example.\t300\tIN\tSVCB\t0 \n"
+		     "z.example.\t300\tIN\tL32\t0\n"
+		     "z.example.\t300\tIN\tCAA\t0  \"\"\n"
+		     "\n"
+		     ";; TSIG PSEUDOSECTION:\n"
+		     "; z.example.\t300\tIN\tTSIG\t  19700101000000 0 0  0 0 0 \n"
+		     ";z.example.\t300\tIN\tTKEY\t  19700101000000 19700101000000 0 0 0  0 \n"
+		     ";z.example.\t300\tIN\tNULL\t\n"
+		     "z.example.\t300\tIN\tANY\t\n"
+		     "z.example.\t300\tCLASS1\tTYPE65280\t\\# 0 \n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -534,20 +534,20 @@ static const struct msg_case msg_cases[] = {
 		"0200120170076578616d706c6500002e00010000012c00030001080170076578616d706c6500003700010000012c0001"
 		"04",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 8, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"p.example.\t300\tIN\tSOA\tns.example. h.example. 0 0 0 0 0\n"
-		"p.example.\t300\tIN\tMX\t5 \n"
-		"p.example.\t300\tIN\tL32\t7\n"
-		"p.example.\t300\tIN\tNSEC3\t1 0 0 - \n"
-		"p.example.\t300\tIN\tNSEC3PARAM\t1 0 0 -\n"
-		"p.example.\t300\tIN\tLOC\t596 31 23.648 S 596 31 23.648 W -100000m 1m 0.00m 0.00m\n"
-		"p.example.\t300\tIN\tRRSIG\tA 8 0 0 19700101000000 19700101000000 0  \n"
-		"p.example.\t300\tIN\tHIP\t0  \n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 8, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "p.example.\t300\tIN\tSOA\tns.example. h.example. 0 0 0 0 0\n"
+		     "p.example.\t300\tIN\tMX\t5 \n"
+		     "p.example.\t300\tIN\tL32\t7\n"
+		     "p.example.\t300\tIN\tNSEC3\t1 0 0 - \n"
+		     "p.example.\t300\tIN\tNSEC3PARAM\t1 0 0 -\n"
+		     "p.example.\t300\tIN\tLOC\t596 31 23.648 S 596 31 23.648 W -100000m 1m 0.00m 0.00m\n"
+		     "p.example.\t300\tIN\tRRSIG\tA 8 0 0 19700101000000 19700101000000 0  \n"
+		     "p.example.\t300\tIN\tHIP\t0  \n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -555,7 +555,7 @@ static const struct msg_case msg_cases[] = {
 		"header_only",
 		"123481800003000100010001",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 0, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"),
+		     ";; flags: qr rd ra; QUERY: 0, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"),
 		NULL,
 		NULL,
 	},
@@ -563,10 +563,10 @@ static const struct msg_case msg_cases[] = {
 		"flags_all_opcode_update",
 		"1234fff00001000000000000047a6f6e65076578616d706c650000060001",
 		TEXT(";; opcode: , status: NOERROR, id: 4660\n"
-		";; flags: qr aa tc rd ra z ad cd; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";zone.example.\tIN\t SOA\n"),
+		     ";; flags: qr aa tc rd ra z ad cd; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";zone.example.\tIN\t SOA\n"),
 		NULL,
 		"\"zone.example.\" IN SOA",
 	},
@@ -574,10 +574,10 @@ static const struct msg_case msg_cases[] = {
 		"opcode_unknown_rcode_unknown",
 		"1234980b0001000000000000076578616d706c6503636f6d0000010001",
 		TEXT(";; opcode: , status: , id: 4660\n"
-		";; flags: qr; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"),
+		     ";; flags: qr; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -585,10 +585,10 @@ static const struct msg_case msg_cases[] = {
 		"question_only_name",
 		"123481800001000000000000076578616d706c6503636f6d00",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tCLASS0\t None\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tCLASS0\t None\n"),
 		NULL,
 		"\"example.com.\" CLASS0 None",
 	},
@@ -596,10 +596,10 @@ static const struct msg_case msg_cases[] = {
 		"question_no_class",
 		"123481800001000000000000076578616d706c6503636f6d00001000",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tCLASS0\t TXT\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tCLASS0\t TXT\n"),
 		NULL,
 		"\"example.com.\" CLASS0 TXT",
 	},
@@ -608,13 +608,13 @@ static const struct msg_case msg_cases[] = {
 		"1234818000040000000000000161076578616d706c6500000000000162076578616d706c6500ffffffff016307657861"
 		"6d706c6500800100fe0164076578616d706c650010920004",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 4, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";a.example.\tCLASS0\t None\n"
-		";b.example.\tCLASS65535\t Reserved\n"
-		";c.example.\tNONE\t DLV\n"
-		";d.example.\tHS\t TYPE4242\n"),
+		     ";; flags: qr rd ra; QUERY: 4, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";a.example.\tCLASS0\t None\n"
+		     ";b.example.\tCLASS65535\t Reserved\n"
+		     ";c.example.\tNONE\t DLV\n"
+		     ";d.example.\tHS\t TYPE4242\n"),
 		NULL,
 		"\"a.example.\" CLASS0 None",
 	},
@@ -623,13 +623,13 @@ static const struct msg_case msg_cases[] = {
 		"123481800001000500020003076578616d706c6503636f6d000001000103777777076578616d706c6503636f6d000001"
 		"00010000012c0004c0000201",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"www.example.com.\t300\tIN\tA\t192.0.2.1\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "www.example.com.\t300\tIN\tA\t192.0.2.1\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -638,13 +638,13 @@ static const struct msg_case msg_cases[] = {
 		"123481800001000100000000076578616d706c6503636f6d000001000103777777076578616d706c6503636f6d000001"
 		"00010000012c0004c0000201deadbeef",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"www.example.com.\t300\tIN\tA\t192.0.2.1\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "www.example.com.\t300\tIN\tA\t192.0.2.1\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -653,14 +653,14 @@ static const struct msg_case msg_cases[] = {
 		"12348180000100020000000003777777076578616d706c6503636f6d0000010001c00c000500010000003c0006036364"
 		"6ec010c02d000100010000003c0004c0000209",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 2, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";www.example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"www.example.com.\t60\tIN\tCNAME\tcdn.example.com.\n"
-		"cdn.example.com.\t60\tIN\tA\t192.0.2.9\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 2, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";www.example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "www.example.com.\t60\tIN\tCNAME\tcdn.example.com.\n"
+		     "cdn.example.com.\t60\tIN\tA\t192.0.2.9\n"),
 		NULL,
 		"\"www.example.com.\" IN A",
 	},
@@ -903,13 +903,13 @@ static const struct msg_case msg_cases[] = {
 		"pointer_to_header",
 		"016100000001000100000000c00000010001c000000100010000012c0004c0000201",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 353\n"
-		";; flags:; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";a.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"a.\t300\tIN\tA\t192.0.2.1\n"),
+		     ";; flags:; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";a.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "a.\t300\tIN\tA\t192.0.2.1\n"),
 		NULL,
 		"\"a.\" IN A",
 	},
@@ -918,13 +918,13 @@ static const struct msg_case msg_cases[] = {
 		"016100000001000100000000076578616d706c6503636f6d0000010001c00c000600010000012c002d036e7331076578"
 		"616d706c6503636f6d000561646d696ec0000000000100000002000000030000000400000005",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 353\n"
-		";; flags:; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"example.com.\t300\tIN\tSOA\tns1.example.com. admin.a. 1 2 3 4 5\n"),
+		     ";; flags:; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "example.com.\t300\tIN\tSOA\tns1.example.com. admin.a. 1 2 3 4 5\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -937,15 +937,15 @@ static const struct msg_case msg_cases[] = {
 		"787878787878787878787878787878787878787878787878787878787831787878787878787878787878787878787878"
 		"78787878787878787878787878787878787878787878787878787878787878c00c000100010000012c0004c0000201",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx."
-		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.example.com.\t300\tIN\tA\t192.0.2.1\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx."
+		     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.example.com.\t300\tIN\tA\t192.0.2.1\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -967,20 +967,20 @@ static const struct msg_case msg_cases[] = {
 		"0003726177c01d000100010000012c0004c00002010174076578616d706c650000fa00ff00000000001f0b686d61632d"
 		"73686132353600000065000000012c0002abcd123400000000c045000100010000012c0004c0000201",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 3, AUTHORITY: 0, ADDITIONAL: 1\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ANSWER SECTION:\n"
-		";n.example.\t300\tIN\tNULL\traw\n"
-		"n.example.\t300\tIN\tA\t192.0.2.1\n"
-		"\n"
-		";; TSIG PSEUDOSECTION:\n"
-		"; t.example.\t0\tCLASS255\tTSIG\t hmac-sha256. 20230912060656 300 2 ABCD 4660 0 0 \n"
-		"\n"
-		";; ADDITIONAL SECTION:\n"
-		"t.example.\t300\tIN\tA\t192.0.2.1\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 3, AUTHORITY: 0, ADDITIONAL: 1\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ANSWER SECTION:\n"
+		     ";n.example.\t300\tIN\tNULL\traw\n"
+		     "n.example.\t300\tIN\tA\t192.0.2.1\n"
+		     "\n"
+		     ";; TSIG PSEUDOSECTION:\n"
+		     "; t.example.\t0\tCLASS255\tTSIG\t hmac-sha256. 20230912060656 300 2 ABCD 4660 0 0 \n"
+		     "\n"
+		     ";; ADDITIONAL SECTION:\n"
+		     "t.example.\t300\tIN\tA\t192.0.2.1\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
@@ -989,36 +989,38 @@ static const struct msg_case msg_cases[] = {
 		"123481800001000000000003076578616d706c6503636f6d0000010001016f076578616d706c6500002904d000000000"
 		"0000c01d000100010000012c0004c00002010000291000000080000000",
 		TEXT(";; opcode: QUERY, status: NOERROR, id: 4660\n"
-		";; flags: qr rd ra; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 3\n"
-		"\n"
-		";; OPT PSEUDOSECTION:\n"
-		"; EDNS: version 0; flags: do; udp: 4096\n"
-		"\n"
-		";; QUESTION SECTION:\n"
-		";example.com.\tIN\t A\n"
-		"\n"
-		";; ADDITIONAL SECTION:\n"
-		"o.example.\t300\tIN\tA\t192.0.2.1\n"),
+		     ";; flags: qr rd ra; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 3\n"
+		     "\n"
+		     ";; OPT PSEUDOSECTION:\n"
+		     "; EDNS: version 0; flags: do; udp: 4096\n"
+		     "\n"
+		     ";; QUESTION SECTION:\n"
+		     ";example.com.\tIN\t A\n"
+		     "\n"
+		     ";; ADDITIONAL SECTION:\n"
+		     "o.example.\t300\tIN\tA\t192.0.2.1\n"),
 		NULL,
 		"\"example.com.\" IN A",
 	},
 };
 
 static const struct name_case name_cases[] = {
-	{ "zone_ok", "076578616d706c6503636f6d00", "example.com.", NULL },
-	{ "zone_root", "00", ".", NULL },
-	{ "zone_escapes", "03612e62012202ff2000", "a\\.b.\\\".\\255\\ .", NULL },
-	{ "zone_trailing", "03636f6d007878", "com.", NULL },
-	{ "zone_empty", "", NULL, "dns: buffer size too small" },
-	{ "zone_unterminated", "03636f6d", NULL, "dns: buffer size too small" },
-	{ "zone_pointer_loop", "0161c000", NULL, "dns: too many compression pointers" },
-	{ "zone_label_type", "4000", NULL, "dns: bad rdata" },
-	{ "zone_too_long", "3f7878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
-	  "787878787878787878787878787878783f78787878787878787878787878787878787878787878787878787878787878"
-	  "78787878787878787878787878787878787878787878787878787878787878783f787878787878787878787878787878"
-	  "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
-	  "3e7878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
-	  "78787878787878787878787878787800", NULL, "dns: domain name exceeded 255 wire-format octets" },
+	{"zone_ok", "076578616d706c6503636f6d00", "example.com.", NULL},
+	{"zone_root", "00", ".", NULL},
+	{"zone_escapes", "03612e62012202ff2000", "a\\.b.\\\".\\255\\ .", NULL},
+	{"zone_trailing", "03636f6d007878", "com.", NULL},
+	{"zone_empty", "", NULL, "dns: buffer size too small"},
+	{"zone_unterminated", "03636f6d", NULL, "dns: buffer size too small"},
+	{"zone_pointer_loop", "0161c000", NULL, "dns: too many compression pointers"},
+	{"zone_label_type", "4000", NULL, "dns: bad rdata"},
+	{"zone_too_long",
+	 "3f7878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+	 "787878787878787878787878787878783f78787878787878787878787878787878787878787878787878787878787878"
+	 "78787878787878787878787878787878787878787878787878787878787878783f787878787878787878787878787878"
+	 "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+	 "3e7878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878"
+	 "78787878787878787878787878787800",
+	 NULL, "dns: domain name exceeded 255 wire-format octets"},
 };
 
 static size_t unhex(const char *hex, uint8_t **out)
@@ -1041,7 +1043,7 @@ static const char prefix[] = "prefix|";
 
 static void buf_init(struct dt_buf *b)
 {
-	*b = (struct dt_buf){ 0 };
+	*b = (struct dt_buf){0};
 	dt__buf_lit(b, prefix);
 }
 
@@ -1128,7 +1130,7 @@ START_TEST(test_truncations)
 	uint8_t *wire;
 	size_t len = unhex(c->hex, &wire);
 	for (size_t n = 0; n < len; n++) {
-		struct dt_buf b = { 0 };
+		struct dt_buf b = {0};
 		const char *err = NULL;
 		if (dt__dns_msg_text(&b, wire, n, &err) != 0) {
 			ck_assert_msg(err != NULL && b.len == 0, "%s/%zu: bad failure", c->name, n);

@@ -94,7 +94,10 @@ START_TEST(decode_rejects_garbage)
 	} cases[] = {
 		{"truncated varint", "\xff\xff\xff", 3},
 		{"missing required type", "\x0a\x01x", 3},
-		{"length past the end", "\x0a\x7f" "abc", 5},
+		{"length past the end",
+		 "\x0a\x7f"
+		 "abc",
+		 5},
 		{"message without its required type", "\x78\x01\x72\x02\x10\x01", 6},
 	};
 	struct dt_decoder *d = dt_decoder_new();
@@ -114,7 +117,10 @@ END_TEST
  * agrees on accepting it (the payload fuzz target compares every field on random inputs). */
 
 #define T "\x78\x01" /* Dnstap.type = MESSAGE */
-#define BYTES(s) {(const uint8_t *)(s), sizeof(s) - 1}
+#define BYTES(s)                                    \
+	{                                           \
+		(const uint8_t *)(s), sizeof(s) - 1 \
+	}
 #define MSG(t) .dnstap_type = DT_TYPE_MESSAGE, .has_message = true, .type = (t)
 
 struct decode_case {
@@ -125,13 +131,27 @@ struct decode_case {
 	struct dt_message want; /* on DT_OK: has_ flags, and the values of the fields present */
 };
 
-#define CASE(name, payload, res, ...) {name, payload, sizeof(payload) - 1, res, {__VA_ARGS__}}
+#define CASE(name, payload, res, ...)                    \
+	{                                                \
+		name, payload, sizeof(payload) - 1, res, \
+		{                                        \
+			__VA_ARGS__                      \
+		}                                        \
+	}
 
 static const struct decode_case decode_cases[] = {
 	/* repeated fields */
-	CASE("last of repeated bytes wins", "\x0a\x01" "a" "\x0a\x01" "b" T, DT_OK, .dnstap_type = 1,
-	     .has_identity = true, .identity = BYTES("b")),
-	CASE("later empty bytes wins", "\x0a\x01" "a" "\x0a\x00" T, DT_OK, .dnstap_type = 1, .has_identity = true),
+	CASE("last of repeated bytes wins",
+	     "\x0a\x01"
+	     "a"
+	     "\x0a\x01"
+	     "b" T,
+	     DT_OK, .dnstap_type = 1, .has_identity = true, .identity = BYTES("b")),
+	CASE("later empty bytes wins",
+	     "\x0a\x01"
+	     "a"
+	     "\x0a\x00" T,
+	     DT_OK, .dnstap_type = 1, .has_identity = true),
 	CASE("last of repeated enum wins", "\x78\x02" T, DT_OK, .dnstap_type = 1),
 	/* varints */
 	CASE("enum takes the low 32 bits as int32", "\x78\xff\xff\xff\xff\x0f", DT_OK, .dnstap_type = -1),
@@ -148,11 +168,14 @@ static const struct decode_case decode_cases[] = {
 	CASE("fixed32", "\x72\x07\x08\x05\x4d\x01\x00\x00\x00" T, DT_OK, MSG(5), .has_query_time_nsec = true,
 	     .query_time_nsec = 1),
 	CASE("truncated fixed32", "\x72\x05\x08\x05\x4d\x01\x00" T, DT_ERR_DECODE),
-	CASE("two-byte key (http_protocol)", "\x72\x05\x08\x05\x80\x01\x02" T, DT_OK, MSG(5),
-	     .has_http_protocol = true, .http_protocol = 2),
+	CASE("two-byte key (http_protocol)", "\x72\x05\x08\x05\x80\x01\x02" T, DT_OK, MSG(5), .has_http_protocol = true,
+	     .http_protocol = 2),
 	/* required fields */
 	CASE("empty payload", "", DT_ERR_DECODE),
-	CASE("Dnstap.type missing", "\x0a\x01" "x", DT_ERR_DECODE),
+	CASE("Dnstap.type missing",
+	     "\x0a\x01"
+	     "x",
+	     DT_ERR_DECODE),
 	CASE("Message.type missing", "\x72\x02\x30\x01" T, DT_ERR_DECODE),
 	CASE("empty message", "\x72\x00" T, DT_ERR_DECODE),
 	/* known fields with the wrong wire type */
@@ -165,8 +188,12 @@ static const struct decode_case decode_cases[] = {
 	CASE("policy action as fixed32", "\x72\x09\x08\x05\x7a\x05\x1d\x01\x00\x00\x00" T, DT_ERR_DECODE),
 	/* unknown fields and keys */
 	CASE("unknown fields of each wire type skipped",
-	     "\x20\x81\x01" "\x21\x00\x00\x00\x00\x00\x00\x00\x00" "\x22\x02" "ab" "\x25\x00\x00\x00\x00" T, DT_OK,
-	     .dnstap_type = 1),
+	     "\x20\x81\x01"
+	     "\x21\x00\x00\x00\x00\x00\x00\x00\x00"
+	     "\x22\x02"
+	     "ab"
+	     "\x25\x00\x00\x00\x00" T,
+	     DT_OK, .dnstap_type = 1),
 	CASE("unknown fields in message and policy skipped", "\x72\x0a\x08\x05\x88\x01\x05\x7a\x03\x30\x81\x01" T,
 	     DT_OK, MSG(5), .has_policy = true),
 	CASE("group start", "\x23" T, DT_ERR_DECODE),
@@ -177,40 +204,76 @@ static const struct decode_case decode_cases[] = {
 	CASE("one-byte key of field 0", "\x00\x00" T, DT_ERR_DECODE),
 	CASE("one-byte key of field 0 in a policy", "\x72\x06\x08\x05\x7a\x02\x00\x00" T, DT_ERR_DECODE),
 	CASE("overlong key of field 0 is an unknown field", "\x80\x00\x00" T, DT_OK, .dnstap_type = 1),
-	CASE("overlong key of a known field", "\x8a\x80\x80\x80\x00\x01" "A" T, DT_OK, .dnstap_type = 1,
-	     .has_identity = true, .identity = BYTES("A")),
-	CASE("6-byte key", "\x8a\x80\x80\x80\x80\x00\x01" "A" T, DT_ERR_DECODE),
+	CASE("overlong key of a known field",
+	     "\x8a\x80\x80\x80\x00\x01"
+	     "A" T,
+	     DT_OK, .dnstap_type = 1, .has_identity = true, .identity = BYTES("A")),
+	CASE("6-byte key",
+	     "\x8a\x80\x80\x80\x80\x00\x01"
+	     "A" T,
+	     DT_ERR_DECODE),
 	CASE("32-bit field number", "\xf8\xff\xff\xff\x7f\x00" T, DT_OK, .dnstap_type = 1),
 	/* lengths */
-	CASE("length past the end", "\x0a\x7f" "abc", DT_ERR_DECODE),
-	CASE("length past the end of a message", "\x72\x04\x08\x05\x22\x03" "ab" T, DT_ERR_DECODE),
-	CASE("overlong length prefix", "\x0a\x81\x80\x80\x80\x00" "x" T, DT_OK, .dnstap_type = 1,
-	     .has_identity = true, .identity = BYTES("x")),
-	CASE("5-byte length above 2^32", "\x0a\x81\x80\x80\x80\x10" "x" T, DT_ERR_DECODE),
+	CASE("length past the end",
+	     "\x0a\x7f"
+	     "abc",
+	     DT_ERR_DECODE),
+	CASE("length past the end of a message",
+	     "\x72\x04\x08\x05\x22\x03"
+	     "ab" T,
+	     DT_ERR_DECODE),
+	CASE("overlong length prefix",
+	     "\x0a\x81\x80\x80\x80\x00"
+	     "x" T,
+	     DT_OK, .dnstap_type = 1, .has_identity = true, .identity = BYTES("x")),
+	CASE("5-byte length above 2^32",
+	     "\x0a\x81\x80\x80\x80\x10"
+	     "x" T,
+	     DT_ERR_DECODE),
 	CASE("length of 2^32 - 1", "\x0a\xff\xff\xff\xff\x0f" T, DT_ERR_DECODE),
 	CASE("6-byte length prefix", "\x0a\x80\x80\x80\x80\x80\x00" T, DT_ERR_DECODE),
 	/* repeated embedded messages merge */
-	CASE("messages merge", "\x72\x08\x08\x05\x22\x02" "ab" "\x30\x35" "\x72\x06\x08\x06\x2a\x02" "cd" T, DT_OK,
-	     MSG(6), .has_query_address = true, .query_address = BYTES("ab"), .has_response_address = true,
+	CASE("messages merge",
+	     "\x72\x08\x08\x05\x22\x02"
+	     "ab"
+	     "\x30\x35"
+	     "\x72\x06\x08\x06\x2a\x02"
+	     "cd" T,
+	     DT_OK, MSG(6), .has_query_address = true, .query_address = BYTES("ab"), .has_response_address = true,
 	     .response_address = BYTES("cd"), .has_query_port = true, .query_port = 53),
 	CASE("merge: a later empty bytes field keeps the earlier value",
-	     "\x72\x06\x08\x05\x22\x02" "ab" "\x72\x04\x08\x06\x22\x00" T, DT_OK, MSG(6), .has_query_address = true,
-	     .query_address = BYTES("ab")),
+	     "\x72\x06\x08\x05\x22\x02"
+	     "ab"
+	     "\x72\x04\x08\x06\x22\x00" T,
+	     DT_OK, MSG(6), .has_query_address = true, .query_address = BYTES("ab")),
 	CASE("merge: an earlier empty bytes field is lost", "\x72\x04\x08\x05\x22\x00\x72\x02\x08\x06" T, DT_OK,
 	     MSG(6)),
-	CASE("within one message, a later empty bytes field wins", "\x72\x08\x08\x05\x22\x02" "ab" "\x22\x00" T,
+	CASE("within one message, a later empty bytes field wins",
+	     "\x72\x08\x08\x05\x22\x02"
+	     "ab"
+	     "\x22\x00" T,
 	     DT_OK, MSG(5), .has_query_address = true),
 	CASE("merge: each message needs its type", "\x72\x02\x08\x05\x72\x02\x30\x01" T, DT_ERR_DECODE),
-	CASE("policies merge", "\x72\x0d\x08\x05\x7a\x05\x0a\x03" "rpz" "\x7a\x02\x18\x03" T, DT_OK, MSG(5),
-	     .has_policy = true, .has_policy_type = true, .policy_type = "rpz", .has_policy_action = true,
-	     .policy_action = 3),
+	CASE("policies merge",
+	     "\x72\x0d\x08\x05\x7a\x05\x0a\x03"
+	     "rpz"
+	     "\x7a\x02\x18\x03" T,
+	     DT_OK, MSG(5), .has_policy = true, .has_policy_type = true, .policy_type = "rpz",
+	     .has_policy_action = true, .policy_action = 3),
 	CASE("policies of merged messages merge",
-	     "\x72\x0b\x08\x05\x7a\x07\x0a\x03" "rpz" "\x12\x00" "\x72\x08\x08\x06\x7a\x04\x18\x03\x12\x00" T, DT_OK,
-	     MSG(6), .has_policy = true, .has_policy_type = true, .policy_type = "rpz", .has_policy_action = true,
-	     .policy_action = 3, .has_policy_rule = true),
+	     "\x72\x0b\x08\x05\x7a\x07\x0a\x03"
+	     "rpz"
+	     "\x12\x00"
+	     "\x72\x08\x08\x06\x7a\x04\x18\x03\x12\x00" T,
+	     DT_OK, MSG(6), .has_policy = true, .has_policy_type = true, .policy_type = "rpz",
+	     .has_policy_action = true, .policy_action = 3, .has_policy_rule = true),
 	/* Policy.type */
-	CASE("policy type: not checked as UTF-8, cut at a NUL", "\x72\x0a\x08\x05\x7a\x06\x0a\x04\xff" "a\0b" T, DT_OK,
-	     MSG(5), .has_policy = true, .has_policy_type = true, .policy_type = "\xff" "a"),
+	CASE("policy type: not checked as UTF-8, cut at a NUL",
+	     "\x72\x0a\x08\x05\x7a\x06\x0a\x04\xff"
+	     "a\0b" T,
+	     DT_OK, MSG(5), .has_policy = true, .has_policy_type = true,
+	     .policy_type = "\xff"
+			    "a"),
 	CASE("empty policy type", "\x72\x06\x08\x05\x7a\x02\x0a\x00" T, DT_OK, MSG(5), .has_policy = true,
 	     .has_policy_type = true, .policy_type = ""),
 };
@@ -226,7 +289,7 @@ static void expect_bytes(const char *name, const char *field, bool has, struct d
 	ck_assert_msg(got.len != 0 || got.data == NULL, "%s: empty %s has a data pointer", name, field);
 }
 
-#define EXPECT_VALUE(f)                                                                                       \
+#define EXPECT_VALUE(f) \
 	ck_assert_msg(v->has_##f == w->has_##f && (!v->has_##f || v->f == w->f), "%s: " #f " differs", c->name)
 #define EXPECT_BYTES(f) expect_bytes(c->name, #f, v->has_##f, v->f, w->has_##f, w->f)
 
@@ -292,7 +355,11 @@ END_TEST
 START_TEST(decode_points_into_payload)
 {
 	/* byte strings are not copied; the policy type is, with its NUL, into the decoder */
-	static const uint8_t p[] = "\x0a\x03" "ns1" "\x72\x0f\x08\x05\x22\x04\x7f\x00\x00\x01\x7a\x05\x0a\x03" "rpz" T;
+	static const uint8_t p[] =
+		"\x0a\x03"
+		"ns1"
+		"\x72\x0f\x08\x05\x22\x04\x7f\x00\x00\x01\x7a\x05\x0a\x03"
+		"rpz" T;
 	struct dt_decoder *d = dt_decoder_new();
 	const struct dt_message *v;
 	ck_assert_int_eq(dt_decode(d, p, sizeof(p) - 1, &v), DT_OK);
@@ -378,6 +445,41 @@ START_TEST(strings_as_go)
 }
 END_TEST
 
+/* dt__json_escape_tail() takes eight bytes at a time where it can; dt__put_json_string() takes one. On
+ * random text (biased to the bytes that need escapes, and with bytes past ASCII, valid UTF-8 or not, at
+ * every position), both must give the same escapes. */
+START_TEST(json_escape_tail_as_byte_by_byte)
+{
+	static const uint8_t alphabet[] = "ab.\t\n\"\\<>&'\x01\x1f\x20\x7e\x7f\x80\xc3\xa9\xe2\x80\xa8\xff";
+	struct dt_buf want = {0}, got = {0};
+	uint8_t text[80];
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	for (int round = 0; round < 20000; round++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		size_t n = (size_t)(seed >> 33) % sizeof(text);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			unsigned r = (unsigned)(seed >> 40);
+			/* mostly plain letters, as in a DNS message's text; sometimes any byte at all */
+			text[i] = r % 4 == 0
+					  ? alphabet[(r >> 8) % (sizeof(alphabet) - 1)]
+					  : (r % 4 == 1 && r % 7 == 0 ? (uint8_t)(r >> 16) : (uint8_t)('a' + r % 26));
+		}
+		want.len = 0;
+		dt__put_json_string(&want, text, n);
+		got.len = 0;
+		dt__buf_lit(&got, "\"");
+		dt__buf_put(&got, text, n);
+		dt__json_escape_tail(&got, 1);
+		dt__buf_lit(&got, "\"");
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_mem_eq(got.data, want.data, want.len);
+	}
+	dt__buf_free(&want);
+	dt__buf_free(&got);
+}
+END_TEST
+
 static void expect_time(uint64_t sec, uint64_t nsec, char sep, const char *want)
 {
 	struct dt_buf b = {0};
@@ -410,6 +512,7 @@ int main(void)
 	tcase_add_test(tc, decode_many_unknown_fields);
 	tcase_add_test(tc, ip_text_as_go);
 	tcase_add_test(tc, strings_as_go);
+	tcase_add_test(tc, json_escape_tail_as_byte_by_byte);
 	tcase_add_test(tc, times_as_go);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -1,136 +1,50 @@
 /* DNS wire messages as the Go dnstap tool prints them: miekg/dns 1.1.50's Msg.String(), its question and name
- * presentation, and its parse errors. A bounds-checked walker decides, as miekg's Unpack does, whether a
- * message parses and with which error; the printer then reads what it shows straight from the wire. */
-#include "dnstext.h"
+ * presentation, and its parse errors. The wire layer (dns_wire.h) decides, as miekg's Unpack does, whether
+ * a message parses and with which error; the printer reads what it shows straight from the wire. */
+#include "dns_print.h"
+
+#include "dns_rrtype.h"
+#include "dns_wire.h"
 
 #include <stdio.h>
 
 /*
  * Parsing, printing and speed.
  *
- * miekg's rules decide: the checks below replay them (every field of every record, the rdata of a record
- * read as if the message ended at its rdlength, trailing fields left out where miekg's generated unpackers
- * allow it, header counts larger than the records present tolerated when the message ends on a record
- * boundary, trailing bytes ignored) and give miekg's error text. check_msg() is the whole verdict;
- * dt__dns_msg_text() makes the same checks in the same order as it prints (print_sections()), drops its
- * output at the first error and returns that error, and prints the header and OPT pseudosection, which
- * depend on the records found, last, moving them to the front.
+ * miekg's rules decide, and dns_wire.c holds them: dt__dns_msg_text() walks the message with the wire
+ * layer's record walk (struct dt__dns_rr_iter), printing each entry once the walk has accepted it, drops
+ * its output at the first error and returns the walk's error, and prints the header and OPT pseudosection,
+ * which depend on the records found, last, moving them to the front.
  *
- * Everything is read straight from the wire, with no allocation beyond the output buffer and no parser but
- * these checks: a byte is printed only once the checks have vouched for it. Names are decompressed as they
- * are checked and printed (check_put_name()), following pointers exactly as miekg does, so a pointer into the
- * header reads labels from the id and flags as it does in miekg; a name met again is copied from the output
- * (struct names). The rdata of a record is split into fields by the per-type layout the checks used
- * (rdata_spec()), through a cursor that ends where the rdata ends, as the message miekg reads it from does;
- * fields a short record leaves out read as zero, which is what miekg prints for them. Types miekg does not
- * know print as RFC 3597 hex of the bytes as sent.
+ * Everything is read straight from the wire, with no allocation beyond the output buffer: a byte is printed
+ * only once the checks have vouched for it. Owner names are the one thing the printer checks itself, in
+ * the same walk that prints them (check_put_name()), because names are most of the work: it follows
+ * pointers exactly as dt__dns_check_name() does, so a pointer into the header reads labels from the id and
+ * flags as it does in miekg, hands the walk where the name ended (dt__dns_rr_next_after_name()), and on an
+ * error returns dt__dns_check_name()'s. A name met again is copied from the output (struct names). The
+ * rdata of a record is split into fields by its type's layout (dns_rrtype.h) through a cursor that ends where
+ * the rdata ends, as the message miekg reads it from does; fields a short record leaves out read as zero,
+ * which is what miekg prints for them. Types miekg does not know print as RFC 3597 hex of the bytes as sent.
  *
  * Output is written through a pointer into space reserved once per item (the *_at() helpers), numbers and
  * flags from small tables, and character-strings eight bytes at a time where nothing needs escaping.
  */
 
-/* miekg/dns error texts (its Error type prefixes "dns: "). */
-static const char E_BUF[] = "dns: buffer size too small";
-static const char E_LONG[] = "dns: domain name exceeded 255 wire-format octets";
-static const char E_PTRS[] = "dns: too many compression pointers";
-static const char E_RDATA[] = "dns: bad rdata";
-static const char E_RDLENGTH[] = "dns: bad rdlength";
-static const char E_HDRSIZE[] = "dns: overflowing header size";
-static const char E_U8[] = "dns: overflow unpacking uint8";
-static const char E_U16[] = "dns: overflow unpacking uint16";
-static const char E_U32[] = "dns: overflow unpacking uint32";
-static const char E_U48[] = "dns: overflow unpacking uint64 as uint48";
-static const char E_U64[] = "dns: overflow unpacking uint64";
-static const char E_A[] = "dns: overflow unpacking a";
-static const char E_AAAA[] = "dns: overflow unpacking aaaa";
-static const char E_TXT[] = "dns: overflow unpacking txt";
-static const char E_HEX[] = "dns: overflow unpacking hex";
-static const char E_B32[] = "dns: overflow unpacking base32";
-static const char E_B64[] = "dns: overflow unpacking base64";
-static const char E_OPT[] = "dns: overflow unpacking opt";
-static const char E_NSEC[] = "dns: overflow unpacking NSEC(3)";
-static const char E_NSEC_ORDER[] = "dns: out of order NSEC(3) block in type bitmap";
-static const char E_NSEC_EMPTY[] = "dns: empty NSEC(3) block in type bitmap";
-static const char E_NSEC_LONG[] = "dns: NSEC(3) block too long in type bitmap";
-static const char E_NSEC_OVER[] = "dns: overflowing NSEC(3) block in type bitmap";
-static const char E_SVCB[] = "dns: overflow unpacking SVCB";
-static const char E_SVCB_KEY[] = "dns: bad SVCB key";
-static const char E_SVCB_ORDER[] = "dns: SVCB keys not in strictly increasing order";
-static const char E_SVCB_MANDATORY[] = "dns: svcbmandatory: value length is not a multiple of 2";
-static const char E_SVCB_ALPN[] = "dns: svcbalpn: alpn array overflowing";
-static const char E_SVCB_NODEFALPN[] = "dns: svcbnodefaultalpn: no-default-alpn must have no value";
-static const char E_SVCB_PORT[] = "dns: svcbport: port length is not exactly 2 octets";
-static const char E_SVCB_V4[] = "dns: svcbipv4hint: ipv4 address byte array length is not a multiple of 4";
-static const char E_SVCB_V6[] = "dns: svcbipv6hint: ipv6 address byte array length not a multiple of 16";
-static const char E_SVCB_V6V4[] = "dns: svcbipv6hint: expected ipv6, got ipv4";
-static const char E_APL[] = "dns: overflow unpacking APL prefix";
-static const char E_APL_FAMILY[] = "dns: unrecognized APL address family";
-static const char E_APL_PREFIX[] = "dns: APL prefix too long";
-static const char E_APL_LENGTH[] = "dns: APL length too long";
-static const char E_APL_ADDR[] = "dns: overflow unpacking APL address";
-static const char E_APL_BITS[] = "dns: extra APL address bits";
-static const char E_ECS_FAMILY[] = "dns: bad address family";
-static const char E_ECS_NETMASK[] = "dns: bad netmask";
-
-/* The TCP keepalive option's error is the only one miekg formats ("... got %d"); the interface wants a
- * static string, so the lengths up to 99 have theirs here and longer ones share a generic text. */
-#define KA_ERR(n) "dns: length mismatch, want 0/2 but got " #n
-#define KA_ERR10(t) KA_ERR(t##0), KA_ERR(t##1), KA_ERR(t##2), KA_ERR(t##3), KA_ERR(t##4), \
-	KA_ERR(t##5), KA_ERR(t##6), KA_ERR(t##7), KA_ERR(t##8), KA_ERR(t##9)
-static const char *const keepalive_err[100] = {
-	KA_ERR(0), KA_ERR(1), KA_ERR(2), KA_ERR(3), KA_ERR(4), KA_ERR(5), KA_ERR(6), KA_ERR(7), KA_ERR(8),
-	KA_ERR(9), KA_ERR10(1), KA_ERR10(2), KA_ERR10(3), KA_ERR10(4), KA_ERR10(5), KA_ERR10(6),
-	KA_ERR10(7), KA_ERR10(8), KA_ERR10(9),
-};
-static const char E_KEEPALIVE_LONG[] = "dns: length mismatch, want 0/2 but got 100 or more";
-
-/* Maximum compression pointers miekg follows in one name: (255 + 1) / 2 - 2. */
-#define MAX_POINTERS 126
-
-enum {
-	T_A = 1, T_NS = 2, T_MD = 3, T_MF = 4, T_CNAME = 5, T_SOA = 6, T_MB = 7, T_MG = 8, T_MR = 9,
-	T_NULL = 10, T_PTR = 12, T_HINFO = 13, T_MINFO = 14, T_MX = 15, T_TXT = 16, T_RP = 17, T_AFSDB = 18,
-	T_X25 = 19, T_RT = 21, T_NSAPPTR = 23, T_SIG = 24, T_KEY = 25, T_PX = 26, T_GPOS = 27, T_AAAA = 28,
-	T_LOC = 29, T_EID = 31, T_NIMLOC = 32, T_SRV = 33, T_NAPTR = 35, T_KX = 36, T_CERT = 37, T_DNAME = 39,
-	T_OPT = 41, T_APL = 42, T_DS = 43, T_SSHFP = 44, T_RRSIG = 46, T_NSEC = 47, T_DNSKEY = 48,
-	T_DHCID = 49, T_NSEC3 = 50, T_NSEC3PARAM = 51, T_TLSA = 52, T_SMIMEA = 53, T_HIP = 55, T_NINFO = 56,
-	T_RKEY = 57, T_TALINK = 58, T_CDS = 59, T_CDNSKEY = 60, T_OPENPGPKEY = 61, T_CSYNC = 62,
-	T_ZONEMD = 63, T_SVCB = 64, T_HTTPS = 65, T_SPF = 99, T_UINFO = 100, T_UID = 101, T_GID = 102,
-	T_NID = 104, T_L32 = 105, T_L64 = 106, T_LP = 107, T_EUI48 = 108, T_EUI64 = 109, T_TKEY = 249,
-	T_TSIG = 250, T_ANY = 255, T_URI = 256, T_CAA = 257, T_AVC = 258, T_TA = 32768, T_DLV = 32769,
-};
-
-/* miekg's TypeToString: mnemonics for Type.String(); the rest print as TYPEnnn. */
+/* A mnemonic in a fixed-size slot, copied whole and cut to its length. */
 struct tname {
 	char s[11];
 	uint8_t n;
 };
-#define TN(x) { x, sizeof(x) - 1 }
-static const struct tname type_names[259] = {
-	[0] = TN("None"), [1] = TN("A"), [2] = TN("NS"), [3] = TN("MD"), [4] = TN("MF"), [5] = TN("CNAME"),
-	[6] = TN("SOA"), [7] = TN("MB"), [8] = TN("MG"), [9] = TN("MR"), [10] = TN("NULL"), [12] = TN("PTR"),
-	[13] = TN("HINFO"), [14] = TN("MINFO"), [15] = TN("MX"), [16] = TN("TXT"), [17] = TN("RP"),
-	[18] = TN("AFSDB"), [19] = TN("X25"), [20] = TN("ISDN"), [21] = TN("RT"), [23] = TN("NSAP-PTR"),
-	[24] = TN("SIG"), [25] = TN("KEY"), [26] = TN("PX"), [27] = TN("GPOS"), [28] = TN("AAAA"),
-	[29] = TN("LOC"), [30] = TN("NXT"), [31] = TN("EID"), [32] = TN("NIMLOC"), [33] = TN("SRV"),
-	[34] = TN("ATMA"), [35] = TN("NAPTR"), [36] = TN("KX"), [37] = TN("CERT"), [39] = TN("DNAME"),
-	[41] = TN("OPT"), [42] = TN("APL"), [43] = TN("DS"), [44] = TN("SSHFP"), [46] = TN("RRSIG"),
-	[47] = TN("NSEC"), [48] = TN("DNSKEY"), [49] = TN("DHCID"), [50] = TN("NSEC3"),
-	[51] = TN("NSEC3PARAM"), [52] = TN("TLSA"), [53] = TN("SMIMEA"), [55] = TN("HIP"), [56] = TN("NINFO"),
-	[57] = TN("RKEY"), [58] = TN("TALINK"), [59] = TN("CDS"), [60] = TN("CDNSKEY"),
-	[61] = TN("OPENPGPKEY"), [62] = TN("CSYNC"), [63] = TN("ZONEMD"), [64] = TN("SVCB"),
-	[65] = TN("HTTPS"), [99] = TN("SPF"), [100] = TN("UINFO"), [101] = TN("UID"), [102] = TN("GID"),
-	[103] = TN("UNSPEC"), [104] = TN("NID"), [105] = TN("L32"), [106] = TN("L64"), [107] = TN("LP"),
-	[108] = TN("EUI48"), [109] = TN("EUI64"), [249] = TN("TKEY"), [250] = TN("TSIG"), [251] = TN("IXFR"),
-	[252] = TN("AXFR"), [253] = TN("MAILB"), [254] = TN("MAILA"), [255] = TN("ANY"), [256] = TN("URI"),
-	[257] = TN("CAA"), [258] = TN("AVC"),
-};
+#define TN(x)                    \
+	{                        \
+		x, sizeof(x) - 1 \
+	}
 
 static const struct tname rcode_names[24] = {
-	TN("NOERROR"), TN("FORMERR"), TN("SERVFAIL"), TN("NXDOMAIN"), TN("NOTIMP"), TN("REFUSED"),
-	TN("YXDOMAIN"), TN("YXRRSET"), TN("NXRRSET"), TN("NOTAUTH"), TN("NOTZONE"), [16] = TN("BADSIG"),
-	TN("BADKEY"), TN("BADTIME"), TN("BADMODE"), TN("BADNAME"), TN("BADALG"), TN("BADTRUNC"),
-	TN("BADCOOKIE"),
+	TN("NOERROR"), TN("FORMERR"),       TN("SERVFAIL"), TN("NXDOMAIN"),  TN("NOTIMP"),
+	TN("REFUSED"), TN("YXDOMAIN"),      TN("YXRRSET"),  TN("NXRRSET"),   TN("NOTAUTH"),
+	TN("NOTZONE"), [16] = TN("BADSIG"), TN("BADKEY"),   TN("BADTIME"),   TN("BADMODE"),
+	TN("BADNAME"), TN("BADALG"),        TN("BADTRUNC"), TN("BADCOOKIE"),
 };
 
 static const struct tname opcode_names[6] = {
@@ -139,39 +53,58 @@ static const struct tname opcode_names[6] = {
 
 /* DNSSEC algorithms (AlgorithmToString) and digests (HashToString). */
 static const char *const alg_names[17] = {
-	[1] = "RSAMD5", [2] = "DH", [3] = "DSA", [5] = "RSASHA1", [6] = "DSA-NSEC3-SHA1",
-	[7] = "RSASHA1-NSEC3-SHA1", [8] = "RSASHA256", [10] = "RSASHA512", [12] = "ECC-GOST",
-	[13] = "ECDSAP256SHA256", [14] = "ECDSAP384SHA384", [15] = "ED25519", [16] = "ED448",
+	[1] = "RSAMD5",
+	[2] = "DH",
+	[3] = "DSA",
+	[5] = "RSASHA1",
+	[6] = "DSA-NSEC3-SHA1",
+	[7] = "RSASHA1-NSEC3-SHA1",
+	[8] = "RSASHA256",
+	[10] = "RSASHA512",
+	[12] = "ECC-GOST",
+	[13] = "ECDSAP256SHA256",
+	[14] = "ECDSAP384SHA384",
+	[15] = "ED25519",
+	[16] = "ED448",
 };
 
-static const char *const hash_names[6] = { [1] = "SHA1", "SHA256", "GOST94", "SHA384", "SHA512" };
+static const char *const hash_names[6] = {[1] = "SHA1", "SHA256", "GOST94", "SHA384", "SHA512"};
 
 static const char *const cert_names[9] = {
 	[1] = "PKIX", "SPKI", "PGP", "IPIX", "ISPKI", "IPGP", "ACPKIX", "IACPKIX",
 };
 
 static const char *const ede_names[25] = {
-	"Other", "Unsupported DNSKEY Algorithm", "Unsupported DS Digest Type", "Stale Answer",
-	"Forged Answer", "DNSSEC Indeterminate", "DNSSEC Bogus", "Signature Expired",
-	"Signature Not Yet Valid", "DNSKEY Missing", "RRSIGs Missing", "No Zone Key Bit Set",
-	"NSEC Missing", "Cached Error", "Not Ready", "Blocked", "Censored", "Filtered", "Prohibited",
-	"Stale NXDOMAIN Answer", "Not Authoritative", "Not Supported", "No Reachable Authority",
-	"Network Error", "Invalid Data",
+	"Other",
+	"Unsupported DNSKEY Algorithm",
+	"Unsupported DS Digest Type",
+	"Stale Answer",
+	"Forged Answer",
+	"DNSSEC Indeterminate",
+	"DNSSEC Bogus",
+	"Signature Expired",
+	"Signature Not Yet Valid",
+	"DNSKEY Missing",
+	"RRSIGs Missing",
+	"No Zone Key Bit Set",
+	"NSEC Missing",
+	"Cached Error",
+	"Not Ready",
+	"Blocked",
+	"Censored",
+	"Filtered",
+	"Prohibited",
+	"Stale NXDOMAIN Answer",
+	"Not Authoritative",
+	"Not Supported",
+	"No Reachable Authority",
+	"Network Error",
+	"Invalid Data",
 };
 
 static const char *const svcb_key_names[8] = {
 	"mandatory", "alpn", "no-default-alpn", "port", "ipv4hint", "ech", "ipv6hint", "dohpath",
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* ---- Output helpers ---- */
 
@@ -261,16 +194,10 @@ static char *tname_at(char *o, const struct tname *t)
 /* Type.String(); at most 11 bytes. */
 static char *type_at(char *o, uint16_t t)
 {
-	static const struct tname ta = TN("TA"), dlv = TN("DLV"), reserved = TN("Reserved");
-	if (t < sizeof(type_names) / sizeof(type_names[0])) {
-		if (type_names[t].n != 0)
-			return tname_at(o, &type_names[t]);
-	} else if (t == T_TA) {
-		return tname_at(o, &ta);
-	} else if (t == T_DLV) {
-		return tname_at(o, &dlv);
-	} else if (t == 65535) {
-		return tname_at(o, &reserved);
+	const struct dt__rrtype *r = dt__rrtype(t);
+	if (r->name_len != 0) {
+		memcpy(o, r->name, sizeof(r->name));
+		return o + r->name_len;
 	}
 	return dec_at(LIT_AT(o, "TYPE"), t);
 }
@@ -454,18 +381,12 @@ static void put_ip4(struct dt_buf *out, const uint8_t *a)
 	out->len = (size_t)(o - out->data);
 }
 
-static bool is_v4_mapped(const uint8_t *a)
-{
-	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	return memcmp(a, prefix, 12) == 0;
-}
-
 /* Go's net.IP String() for 16 bytes: v4-mapped addresses as dotted quads, otherwise RFC 5952 with the
  * first longest run of two or more zero groups shortened to "::". */
 static void put_ip6(struct dt_buf *out, const uint8_t *a)
 {
 	static const char digits[] = "0123456789abcdef";
-	if (is_v4_mapped(a)) {
+	if (dt__dns_is_v4_mapped(a)) {
 		put_ip4(out, a + 12);
 		return;
 	}
@@ -545,14 +466,13 @@ static void put_time(struct dt_buf *out, uint64_t t)
  * character-strings, ESC_DDD those it writes as \DDD in both. */
 enum { ESC_NAME = 1, ESC_TXT = 2, ESC_DDD = 4 };
 static const uint8_t esc_class[256] = {
-	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-	1, 0, 3, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
-	1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4,
-	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 1, 0, 3, 0, 0,
+	0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 };
 
 /* Whether none of the 8 bytes in x needs an escape in a character-string (all printable, no '"' or '\\'). */
@@ -560,10 +480,10 @@ static bool txt_plain8(uint64_t x)
 {
 	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
 	uint64_t q = x ^ 0x22 * ones, b = x ^ 0x5c * ones;
-	uint64_t bad = (x - 0x20 * ones) & ~x;                /* a byte below ' ' */
-	bad |= (x + ones) | x;                                /* a byte from 0x7f */
-	bad |= (q - ones) & ~q;                               /* a '"' */
-	bad |= (b - ones) & ~b;                               /* a '\\' */
+	uint64_t bad = (x - 0x20 * ones) & ~x; /* a byte below ' ' */
+	bad |= (x + ones) | x;                 /* a byte from 0x7f */
+	bad |= (q - ones) & ~q;                /* a '"' */
+	bad |= (b - ones) & ~b;                /* a '\\' */
 	return (bad & highs) == 0;
 }
 
@@ -648,44 +568,6 @@ static void put_octet_string(struct dt_buf *out, const uint8_t *s, size_t n)
 	out->len = (size_t)(o - out->data);
 }
 
-/* ---- miekg's acceptance rules ---- */
-
-/* UnpackDomainName()'s checks for the name at msg[off] in a message of len bytes; on success *next is the
- * offset after the name (after the first pointer if it is compressed). */
-static const char *check_name(const uint8_t *msg, size_t len, size_t off, size_t *next)
-{
-	size_t ret = 0;
-	int ptrs = 0, budget = 255;
-	for (;;) {
-		if (off >= len)
-			return E_BUF;
-		unsigned c = msg[off];
-		if (c - 1 < 63) {
-			off += 1 + c;
-			if (off > len)
-				return E_BUF;
-			budget -= (int)c + 1;
-			if (budget <= 0)
-				return E_LONG;
-			continue;
-		}
-		off++;
-		if (c == 0) {
-			*next = ptrs > 0 ? ret : off;
-			return NULL;
-		}
-		if (c < 0xC0)
-			return E_RDATA;
-		if (off >= len)
-			return E_BUF;
-		if (ptrs == 0)
-			ret = off + 1;
-		if (++ptrs > MAX_POINTERS)
-			return E_PTRS;
-		off = (size_t)(c & 0x3f) << 8 | msg[off];
-	}
-}
-
 /* ---- Names, checked and printed in one walk ---- */
 
 /*
@@ -725,8 +607,8 @@ static void names_moved(struct names *nc, size_t at, size_t n)
 			nc->pos[i] += n;
 }
 
-/* The longest text of a name check_name() accepts (254 label octets, each byte as \DDD at worst, and their
- * dots), with room for the 16-byte moves that copy a name already printed. */
+/* The longest text of a name dt__dns_check_name() accepts (254 label octets, each byte as \DDD at worst,
+ * and their dots), with room for the 16-byte moves that copy a name already printed. */
 #define NAME_TEXT_MAX (4 * 255 + 32)
 
 /* Copies n bytes of text from src, which ends at or before o, to o in 16-byte moves; the moves read and
@@ -761,19 +643,20 @@ static char *label_escaped_at(char *o, const uint8_t *p, size_t n)
 }
 
 /*
- * check_name() and the printing of the name as miekg presents it, in one walk: prints the name at msg[off],
- * following compression pointers, and returns NULL with *next set as check_name() would, or check_name()'s
- * error (the caller drops the partial text). nc holds the names printed before; a name met again is copied
- * when the octet and pointer counts it adds keep within miekg's limits, and walked again otherwise.
+ * dt__dns_check_name() and the printing of the name as miekg presents it, in one walk: prints the name at
+ * msg[off], following compression pointers, and returns NULL with *next set as dt__dns_check_name() would,
+ * or its error (the caller drops the partial text). nc holds the names printed before; a name met again is
+ * copied when the octet and pointer counts it adds keep within miekg's limits, and walked again otherwise.
  */
-static const char *check_put_name(struct dt_buf *out, const uint8_t *msg, size_t len, size_t off,
-				  struct names *nc, size_t *next)
+static const char *check_put_name(struct dt_buf *out, const uint8_t *msg, size_t len, size_t off, struct names *nc,
+				  size_t *next)
 {
+	const size_t first = off;
 	/* The commonest name of all: a pointer to one printed already. */
 	if (len - off >= 2 && msg[off] >= 0xC0) {
 		size_t to = (size_t)(msg[off] & 0x3f) << 8 | msg[off + 1];
 		unsigned slot = name_slot(to);
-		if (nc->key[slot] == to + 1 && to < len && 1 + nc->ptrs[slot] <= MAX_POINTERS &&
+		if (nc->key[slot] == to + 1 && to < len && 1 + nc->ptrs[slot] <= DT__DNS_MAX_POINTERS &&
 		    dt__buf_reserve(out, nc->len[slot] + 16u)) {
 			char *o = out->data + out->len;
 			out->len = (size_t)(copy_text(o, out->data + nc->pos[slot], nc->len[slot]) - out->data);
@@ -787,7 +670,7 @@ static const char *check_put_name(struct dt_buf *out, const uint8_t *msg, size_t
 		return NULL;
 	}
 	if (!dt__buf_reserve(out, NAME_TEXT_MAX))
-		return check_name(msg, len, off, next);
+		return dt__dns_check_name(msg, len, first, next);
 	enum { PENDING = 4 };
 	size_t pend_off[PENDING], pend_pos[PENDING];
 	int pend_budget[PENDING], pend_ptrs[PENDING];
@@ -805,16 +688,16 @@ static const char *check_put_name(struct dt_buf *out, const uint8_t *msg, size_t
 	}
 	for (;;) {
 		if (off >= len)
-			return E_BUF;
+			return dt__dns_check_name(msg, len, first, next);
 		unsigned c = msg[off];
 		if (c - 1 < 63) {
 			const uint8_t *p = msg + off + 1;
 			off += 1 + c;
 			if (off > len)
-				return E_BUF;
+				return dt__dns_check_name(msg, len, first, next);
 			budget -= (int)c + 1;
 			if (budget <= 0)
-				return E_LONG;
+				return dt__dns_check_name(msg, len, first, next);
 			/* Copied as is, and written again in the rare case a byte needs an escape. */
 			unsigned k = 0;
 			for (unsigned i = 0; i < c; i++) {
@@ -834,19 +717,19 @@ static const char *check_put_name(struct dt_buf *out, const uint8_t *msg, size_t
 			break;
 		}
 		if (c < 0xC0)
-			return E_RDATA;
+			return dt__dns_check_name(msg, len, first, next);
 		if (off >= len)
-			return E_BUF;
+			return dt__dns_check_name(msg, len, first, next);
 		if (ptrs == 0)
 			ret = off + 1;
-		if (++ptrs > MAX_POINTERS)
-			return E_PTRS;
+		if (++ptrs > DT__DNS_MAX_POINTERS)
+			return dt__dns_check_name(msg, len, first, next);
 		off = (size_t)(c & 0x3f) << 8 | msg[off];
 		if (off >= len || msg[off] - 1u >= 63)
 			continue;
 		unsigned slot = name_slot(off);
 		if (nc->key[slot] == off + 1 && budget - nc->octets[slot] > 0 &&
-		    ptrs + nc->ptrs[slot] <= MAX_POINTERS) {
+		    ptrs + nc->ptrs[slot] <= DT__DNS_MAX_POINTERS) {
 			o = copy_text(o, out->data + nc->pos[slot], nc->len[slot]);
 			budget -= nc->octets[slot];
 			ptrs += nc->ptrs[slot];
@@ -874,514 +757,12 @@ static const char *check_put_name(struct dt_buf *out, const uint8_t *msg, size_t
 	return NULL;
 }
 
-/* Prints a name check_name() has accepted; returns the offset after it. */
+/* Prints a name dt__dns_check_name() has accepted; returns the offset after it. */
 static size_t put_name(struct dt_buf *out, const uint8_t *msg, size_t len, size_t off, struct names *nc)
 {
 	size_t next = len;
 	check_put_name(out, msg, len, off, nc, &next);
 	return next;
-}
-
-/*
- * The rdata layout of every type miekg has a struct for, in its unpack order. Fields:
- *   b w l 6 q  unsigned integers of 1, 2, 4, 6 and 8 bytes
- *   A Q        IPv4 / IPv6 address
- *   n          domain name          s  character-string
- *   H B X O    rest of the rdata (hex, base64, raw, octets)
- *   T          character-strings up to the end (TXT)
- *   xK yK zK   hex / base32 / base64 of the length held by field number K
- *   D          domain names up to the end (HIP)
- *   N P L E    NSEC type bitmap, SVCB parameters, APL prefixes, EDNS0 options
- *   |          the rdata may end here (miekg's generated code returns early when the message ends)
- * Types without an entry are RFC 3597 records for miekg: "H".
- */
-static const char *rdata_spec(uint16_t type)
-{
-	switch (type) {
-	case T_A:
-		return "A";
-	case T_AAAA:
-		return "Q";
-	case T_NS: case T_MD: case T_MF: case T_CNAME: case T_MB: case T_MG: case T_MR: case T_PTR:
-	case T_NSAPPTR: case T_DNAME:
-		return "n";
-	case T_SOA:
-		return "n|n|l|l|l|l|l";
-	case T_NULL:
-		return "X";
-	case T_HINFO:
-		return "s|s";
-	case T_MINFO: case T_RP: case T_TALINK:
-		return "n|n";
-	case T_MX: case T_AFSDB: case T_RT: case T_KX: case T_LP:
-		return "w|n";
-	case T_TXT: case T_SPF: case T_AVC: case T_NINFO:
-		return "T";
-	case T_X25: case T_UINFO:
-		return "s";
-	case T_SIG: case T_RRSIG:
-		return "w|b|b|l|l|l|w|n|B";
-	case T_KEY: case T_DNSKEY: case T_CDNSKEY: case T_RKEY:
-		return "w|b|b|B";
-	case T_PX:
-		return "w|n|n";
-	case T_GPOS:
-		return "s|s|s";
-	case T_LOC:
-		return "b|b|b|b|l|l|l";
-	case T_EID: case T_NIMLOC:
-		return "H";
-	case T_SRV:
-		return "w|w|w|n";
-	case T_NAPTR:
-		return "w|w|s|s|s|n";
-	case T_CERT:
-		return "w|w|b|B";
-	case T_OPT:
-		return "E";
-	case T_APL:
-		return "L";
-	case T_DS: case T_CDS: case T_DLV: case T_TA:
-		return "w|b|b|H";
-	case T_SSHFP:
-		return "b|b|H";
-	case T_NSEC:
-		return "n|N";
-	case T_DHCID: case T_OPENPGPKEY:
-		return "B";
-	case T_NSEC3:
-		return "b|b|w|b|x3b|y5N";
-	case T_NSEC3PARAM:
-		return "b|b|w|b|x3";
-	case T_TLSA: case T_SMIMEA:
-		return "b|b|b|H";
-	case T_HIP:
-		return "b|b|w|x0z2D";
-	case T_CSYNC:
-		return "l|w|N";
-	case T_ZONEMD:
-		return "l|b|b|H";
-	case T_SVCB: case T_HTTPS:
-		return "w|n|P";
-	case T_UID: case T_GID:
-		return "l";
-	case T_NID: case T_L64:
-		return "w|q";
-	case T_L32:
-		return "w|A";
-	case T_EUI48:
-		return "6";
-	case T_EUI64:
-		return "q";
-	case T_TKEY:
-		return "n|l|l|w|w|w|x5w|x7";
-	case T_TSIG:
-		return "n|6|w|w|x3w|w|w|x7";
-	case T_ANY:
-		return "";
-	case T_URI:
-		return "w|w|O";
-	case T_CAA:
-		return "b|s|O";
-	}
-	return NULL;
-}
-
-static const char *check_nsec(const uint8_t *msg, size_t end, size_t *poff)
-{
-	size_t off = *poff;
-	int last = -1;
-	while (off < end) {
-		if (end - off < 2)
-			return E_NSEC;
-		int window = msg[off];
-		unsigned n = msg[off + 1];
-		off += 2;
-		if (window <= last)
-			return E_NSEC_ORDER;
-		if (n == 0)
-			return E_NSEC_EMPTY;
-		if (n > 32)
-			return E_NSEC_LONG;
-		if (n > end - off)
-			return E_NSEC_OVER;
-		off += n;
-		last = window;
-	}
-	*poff = off;
-	return NULL;
-}
-
-static const char *check_svcb_value(uint16_t key, const uint8_t *v, size_t n)
-{
-	switch (key) {
-	case 0:
-		return n % 2 ? E_SVCB_MANDATORY : NULL;
-	case 1:
-		for (size_t i = 0; i < n;) {
-			size_t l = v[i++];
-			if (l > n - i)
-				return E_SVCB_ALPN;
-			i += l;
-		}
-		return NULL;
-	case 2:
-		return n ? E_SVCB_NODEFALPN : NULL;
-	case 3:
-		return n != 2 ? E_SVCB_PORT : NULL;
-	case 4:
-		return n == 0 || n % 4 ? E_SVCB_V4 : NULL;
-	case 6:
-		if (n == 0 || n % 16)
-			return E_SVCB_V6;
-		for (size_t i = 0; i < n; i += 16)
-			if (is_v4_mapped(v + i))
-				return E_SVCB_V6V4;
-		return NULL;
-	case 65535:
-		return E_SVCB_KEY;
-	}
-	return NULL;
-}
-
-static const char *check_svcb(const uint8_t *msg, size_t end, size_t *poff)
-{
-	size_t off = *poff;
-	long prev = -1;
-	while (off < end) {
-		if (end - off < 4)
-			return E_SVCB;
-		uint16_t key = get16(msg + off), n = get16(msg + off + 2);
-		off += 4;
-		if (n > end - off)
-			return E_SVCB;
-		const char *err = check_svcb_value(key, msg + off, n);
-		if (err != NULL)
-			return err;
-		if (key <= prev)
-			return E_SVCB_ORDER;
-		prev = key;
-		off += n;
-	}
-	*poff = off;
-	return NULL;
-}
-
-static const char *check_apl(const uint8_t *msg, size_t end, size_t *poff)
-{
-	size_t off = *poff;
-	while (off < end) {
-		if (end - off < 4)
-			return E_APL;
-		uint16_t family = get16(msg + off);
-		unsigned prefix = msg[off + 2], afdlen = msg[off + 3] & 0x7f;
-		off += 4;
-		size_t alen = family == 1 ? 4 : family == 2 ? 16 : 0;
-		if (alen == 0)
-			return E_APL_FAMILY;
-		if (prefix > 8 * alen)
-			return E_APL_PREFIX;
-		if (afdlen > alen)
-			return E_APL_LENGTH;
-		if (afdlen > end - off)
-			return E_APL_ADDR;
-		if (afdlen > 0 && msg[off + afdlen - 1] == 0)
-			return E_APL_BITS;
-		off += afdlen;
-	}
-	*poff = off;
-	return NULL;
-}
-
-static const char *check_edns_option(uint16_t code, const uint8_t *v, size_t n)
-{
-	switch (code) {
-	case 1: /* LLQ */
-		return n < 18 ? E_BUF : NULL;
-	case 2: /* update lease */
-		return n != 4 && n != 8 ? E_BUF : NULL;
-	case 8: /* client subnet */
-		if (n < 4)
-			return E_BUF;
-		switch (get16(v)) {
-		case 0:
-			return v[2] != 0 ? E_ECS_FAMILY : NULL;
-		case 1:
-			return v[2] > 32 || v[3] > 32 ? E_ECS_NETMASK : NULL;
-		case 2:
-			return v[2] > 128 || v[3] > 128 ? E_ECS_NETMASK : NULL;
-		}
-		return E_ECS_FAMILY;
-	case 9: /* expire */
-		return n != 0 && n < 4 ? E_BUF : NULL;
-	case 11: /* TCP keepalive */
-		if (n == 0 || n == 2)
-			return NULL;
-		return n < 100 ? keepalive_err[n] : E_KEEPALIVE_LONG;
-	case 15: /* extended error */
-		return n < 2 ? E_BUF : NULL;
-	}
-	return NULL;
-}
-
-static const char *check_edns(const uint8_t *msg, size_t end, size_t *poff)
-{
-	size_t off = *poff;
-	do {
-		if (end - off < 4)
-			return E_OPT;
-		uint16_t code = get16(msg + off), n = get16(msg + off + 2);
-		off += 4;
-		if (n > end - off)
-			return E_OPT;
-		const char *err = check_edns_option(code, msg + off, n);
-		if (err != NULL)
-			return err;
-		off += n;
-	} while (off < end);
-	*poff = off;
-	return NULL;
-}
-
-/* The checks of the unpack() of a type with layout spec (rdata_spec(), "H" for types miekg does not know)
- * on rdata msg[off:end], which miekg reads from a message cut at end. */
-static const char *check_rdata(const char *spec, const uint8_t *msg, size_t off, size_t end)
-{
-	uint64_t v[16];
-	unsigned nf = 0;
-	const char *err = NULL;
-	for (const char *s = spec; *s != '\0'; s++) {
-		uint64_t val = 0;
-		size_t left = end - off, n;
-		switch (*s) {
-		case '|':
-			if (off == end)
-				return NULL;
-			continue;
-		case 'b':
-			if (left < 1)
-				return E_U8;
-			val = msg[off];
-			off += 1;
-			break;
-		case 'w':
-			if (left < 2)
-				return E_U16;
-			val = get16(msg + off);
-			off += 2;
-			break;
-		case 'l':
-			if (left < 4)
-				return E_U32;
-			off += 4;
-			break;
-		case '6':
-			if (left < 6)
-				return E_U48;
-			off += 6;
-			break;
-		case 'q':
-			if (left < 8)
-				return E_U64;
-			off += 8;
-			break;
-		case 'A':
-			if (left < 4)
-				return E_A;
-			off += 4;
-			break;
-		case 'Q':
-			if (left < 16)
-				return E_AAAA;
-			off += 16;
-			break;
-		case 'n':
-			err = check_name(msg, end, off, &off);
-			break;
-		case 's':
-			if (left < 1 || msg[off] > left - 1)
-				return E_TXT;
-			off += 1 + (size_t)msg[off];
-			break;
-		case 'T':
-			while (off < end) {
-				if (msg[off] > end - off - 1)
-					return E_TXT;
-				off += 1 + (size_t)msg[off];
-			}
-			break;
-		case 'H':
-		case 'B':
-		case 'X':
-		case 'O':
-			off = end;
-			break;
-		case 'x':
-		case 'y':
-		case 'z':
-			n = (size_t)v[s[1] - '0'];
-			if (n > left)
-				return *s == 'x' ? E_HEX : *s == 'y' ? E_B32 : E_B64;
-			off += n;
-			s++;
-			break;
-		case 'D':
-			while (off < end && err == NULL)
-				err = check_name(msg, end, off, &off);
-			break;
-		case 'N':
-			err = check_nsec(msg, end, &off);
-			break;
-		case 'P':
-			err = check_svcb(msg, end, &off);
-			break;
-		case 'L':
-			err = check_apl(msg, end, &off);
-			break;
-		case 'E':
-			err = check_edns(msg, end, &off);
-			break;
-		}
-		if (err != NULL)
-			return err;
-		v[nf++] = val;
-	}
-	return off == end ? NULL : E_RDLENGTH;
-}
-
-/* Where the walker found things, for the printing pass. */
-struct shape {
-	unsigned count[4]; /* records miekg keeps: questions, answers, authority, additional */
-	size_t opt;        /* offset of the last OPT record of the additional section, 0 if none */
-};
-
-/* UnpackRRWithHeader()'s checks of the rdata msg[off:off+rdlength] of a record of the type with layout
- * spec. */
-static const char *check_rr_rdata(uint16_t type, const char *spec, const uint8_t *msg, size_t off,
-				  size_t rdlength)
-{
-	if (rdlength == 0)
-		return NULL;
-	/* The commonest types first, without going through their layout (see rdata_spec()). */
-	size_t end = off + rdlength;
-	const char *err;
-	switch (type) {
-	case T_A:
-		return rdlength < 4 ? E_A : rdlength > 4 ? E_RDLENGTH : NULL;
-	case T_AAAA:
-		return rdlength < 16 ? E_AAAA : rdlength > 16 ? E_RDLENGTH : NULL;
-	case T_NS: case T_CNAME: case T_PTR: case T_DNAME:
-		err = check_name(msg, end, off, &off);
-		return err != NULL ? err : off == end ? NULL : E_RDLENGTH;
-	case T_SOA:
-		for (int i = 0; i < 2; i++) {
-			err = check_name(msg, end, off, &off);
-			if (err != NULL)
-				return err;
-			if (off == end)
-				return NULL;
-		}
-		for (int i = 0; i < 5; i++) {
-			if (end - off < 4)
-				return E_U32;
-			off += 4;
-			if (off == end)
-				return NULL;
-		}
-		return E_RDLENGTH;
-	case T_MX:
-		if (rdlength < 2)
-			return E_U16;
-		off += 2;
-		if (off == end)
-			return NULL;
-		err = check_name(msg, end, off, &off);
-		return err != NULL ? err : off == end ? NULL : E_RDLENGTH;
-	case T_TXT:
-		while (off < end) {
-			if (msg[off] > end - off - 1)
-				return E_TXT;
-			off += 1 + (size_t)msg[off];
-		}
-		return NULL;
-	}
-	return check_rdata(spec != NULL ? spec : "H", msg, off, end);
-}
-
-/* The record at *off, with the checks of unpackHeader() and UnpackRRWithHeader(); moves *off past it. */
-static const char *check_rr(const uint8_t *msg, size_t len, size_t *off, uint16_t *type)
-{
-	size_t p;
-	const char *err = check_name(msg, len, *off, &p);
-	if (err != NULL)
-		return err;
-	if (len - p < 4)
-		return E_U16;
-	if (len - p < 8)
-		return E_U32;
-	if (len - p < 10)
-		return E_U16;
-	*type = get16(msg + p);
-	uint16_t rdlength = get16(msg + p + 8);
-	p += 10;
-	if (rdlength > len - p)
-		return E_HDRSIZE;
-	err = check_rr_rdata(*type, rdata_spec(*type), msg, p, rdlength);
-	if (err != NULL)
-		return err;
-	*off = p + rdlength;
-	return NULL;
-}
-
-/* A question: miekg accepts a message that ends after the name (type and class 0) or inside the class. */
-static const char *check_question(const uint8_t *msg, size_t len, size_t *off)
-{
-	size_t p;
-	const char *err = check_name(msg, len, *off, &p);
-	if (err != NULL)
-		return err;
-	if (p < len) {
-		if (len - p < 2)
-			return E_U16;
-		p += 2;
-		p = len - p < 2 ? len : p + 2;
-	}
-	*off = p;
-	return NULL;
-}
-
-/* Msg.Unpack()'s verdict on the whole message: NULL if it parses, else its error text. */
-static const char *check_msg(const uint8_t *msg, size_t len, struct shape *sh)
-{
-	memset(sh, 0, sizeof(*sh));
-	if (len < 12)
-		return E_U16;
-	/* A message that is only a header has no sections, whatever its counts. */
-	if (len == 12)
-		return NULL;
-	size_t off = 12;
-	unsigned qd = get16(msg + 4);
-	for (unsigned i = 0; i < qd; i++) {
-		const char *err = check_question(msg, len, &off);
-		if (err != NULL)
-			return err;
-		sh->count[0]++;
-	}
-	for (int s = 1; s <= 3; s++) {
-		unsigned n = get16(msg + 4 + 2 * s);
-		/* A message ending on a record boundary ends every section, whatever the header counts say. */
-		for (unsigned i = 0; i < n && off < len; i++) {
-			size_t start = off;
-			uint16_t type;
-			const char *err = check_rr(msg, len, &off, &type);
-			if (err != NULL)
-				return err;
-			sh->count[s]++;
-			if (s == 3 && type == T_OPT)
-				sh->opt = start;
-		}
-	}
-	return NULL;
 }
 
 /* ---- Printing ---- */
@@ -1564,7 +945,7 @@ static void put_apl(struct dt_buf *out, struct cur *c)
 	while (c->len - c->off >= 4) {
 		uint16_t family = (uint16_t)c_uint(c, 2);
 		unsigned prefix = (unsigned)c_uint(c, 1), nlen = (unsigned)c_uint(c, 1);
-		uint8_t addr[16] = { 0 };
+		uint8_t addr[16] = {0};
 		size_t n;
 		const uint8_t *p = c_bytes(c, nlen & 0x7f, &n);
 		memcpy(addr, p, n > 16 ? 16 : n);
@@ -1578,7 +959,7 @@ static void put_apl(struct dt_buf *out, struct cur *c)
 			put_ip4(out, addr);
 		} else {
 			dt__buf_lit(out, "2:");
-			if (is_v4_mapped(addr))
+			if (dt__dns_is_v4_mapped(addr))
 				dt__buf_lit(out, "::ffff:");
 			put_ip6(out, addr);
 		}
@@ -1639,7 +1020,7 @@ static void put_svcb_value(struct dt_buf *out, uint16_t key, const uint8_t *v, s
 		for (size_t i = 0; i + 2 <= n; i += 2) {
 			if (i > 0)
 				dt__buf_putc(out, ',');
-			put_svcb_key(out, get16(v + i));
+			put_svcb_key(out, dt__dns_get16(v + i));
 		}
 		return;
 	case 1: /* alpn: length-prefixed ids */
@@ -1657,7 +1038,7 @@ static void put_svcb_value(struct dt_buf *out, uint16_t key, const uint8_t *v, s
 		return;
 	case 3: /* port */
 		if (n == 2)
-			put_dec(out, get16(v));
+			put_dec(out, dt__dns_get16(v));
 		return;
 	case 4: /* ipv4hint */
 		for (size_t i = 0; i + 4 <= n; i += 4) {
@@ -1718,29 +1099,27 @@ static void put_edns_option(struct dt_buf *out, uint16_t code, const uint8_t *v,
 			dt__buf_putc(out, ')');
 		}
 		return;
-	case 8: {
-		uint8_t a[16] = { 0 };
-		uint16_t family = get16(v);
+	case DT__DNS_OPT_ECS: {
+		struct dt__dns_ecs ecs;
+		dt__dns_ecs_decode(&ecs, v, n);
 		dt__buf_lit(out, "\n; SUBNET: ");
-		if (family == 1) {
-			memcpy(a, v + 4, n - 4 > 4 ? 4 : n - 4);
-			put_ip4(out, a);
-		} else if (family == 2) {
-			memcpy(a, v + 4, n - 4 > 16 ? 16 : n - 4);
-			if (is_v4_mapped(a)) {
-				put_ip4(out, a + 12);
+		if (ecs.family == 1) {
+			put_ip4(out, ecs.addr);
+		} else if (ecs.family == 2) {
+			if (dt__dns_is_v4_mapped(ecs.addr)) {
+				put_ip4(out, ecs.addr + 12);
 			} else {
 				dt__buf_putc(out, '[');
-				put_ip6(out, a);
+				put_ip6(out, ecs.addr);
 				dt__buf_putc(out, ']');
 			}
 		} else {
 			dt__buf_lit(out, "0.0.0.0");
 		}
 		dt__buf_putc(out, '/');
-		put_dec(out, v[2]);
+		put_dec(out, ecs.source);
 		dt__buf_putc(out, '/');
-		put_dec(out, v[3]);
+		put_dec(out, ecs.scope);
 		return;
 	}
 	case 10:
@@ -1749,38 +1128,39 @@ static void put_edns_option(struct dt_buf *out, uint16_t code, const uint8_t *v,
 		return;
 	case 11:
 		dt__buf_lit(out, "\n; KEEPALIVE: use tcp keep-alive");
-		if (n == 0 || get16(v) == 0) {
+		if (n == 0 || dt__dns_get16(v) == 0) {
 			dt__buf_lit(out, ", timeout omitted");
 		} else {
 			/* Go multiplies the uint16 by 100 in 16 bits. */
 			dt__buf_lit(out, ", timeout ");
-			put_dec(out, (uint16_t)(get16(v) * 100u));
+			put_dec(out, (uint16_t)(dt__dns_get16(v) * 100u));
 			dt__buf_lit(out, "ms");
 		}
 		return;
 	case 2:
 		dt__buf_lit(out, "\n; UPDATE LEASE: ");
-		put_dec(out, get32(v));
+		put_dec(out, dt__dns_get32(v));
 		sp(out);
-		put_dec(out, n == 8 ? get32(v + 4) : 0);
+		put_dec(out, n == 8 ? dt__dns_get32(v + 4) : 0);
 		return;
 	case 1:
 		dt__buf_lit(out, "\n; LONG LIVED QUERIES: ");
-		put_dec(out, get16(v));
+		put_dec(out, dt__dns_get16(v));
 		sp(out);
-		put_dec(out, get16(v + 2));
+		put_dec(out, dt__dns_get16(v + 2));
 		sp(out);
-		put_dec(out, get16(v + 4));
+		put_dec(out, dt__dns_get16(v + 4));
 		sp(out);
-		put_dec(out, (uint64_t)get32(v + 6) << 32 | get32(v + 10));
+		put_dec(out, (uint64_t)dt__dns_get32(v + 6) << 32 | dt__dns_get32(v + 10));
 		sp(out);
-		put_dec(out, get32(v + 14));
+		put_dec(out, dt__dns_get32(v + 14));
 		return;
 	case 5:
 	case 6:
 	case 7:
-		dt__buf_puts(out, code == 5 ? "\n; DNSSEC ALGORITHM UNDERSTOOD: " :
-				  code == 6 ? "\n; DS HASH UNDERSTOOD: " : "\n; NSEC3 HASH UNDERSTOOD: ");
+		dt__buf_puts(out, code == 5   ? "\n; DNSSEC ALGORITHM UNDERSTOOD: "
+				  : code == 6 ? "\n; DS HASH UNDERSTOOD: "
+					      : "\n; NSEC3 HASH UNDERSTOOD: ");
 		for (size_t i = 0; i < n; i++) {
 			sp(out);
 			if (code == 5)
@@ -1794,7 +1174,7 @@ static void put_edns_option(struct dt_buf *out, uint16_t code, const uint8_t *v,
 		put_hex_upper(out, v, n);
 		return;
 	case 15: {
-		uint16_t info = get16(v);
+		uint16_t info = dt__dns_get16(v);
 		dt__buf_lit(out, "\n; EDE: ");
 		put_dec(out, info);
 		if (info < sizeof(ede_names) / sizeof(ede_names[0])) {
@@ -1821,26 +1201,24 @@ static void put_edns_option(struct dt_buf *out, uint16_t code, const uint8_t *v,
 }
 
 /* OPT.String(): the pseudosection text, from the record's class (UDP size), TTL (version, DO) and rdata. */
-static void put_opt(struct dt_buf *out, uint16_t udp, uint32_t ttl, const uint8_t *rd, size_t rdlen)
+static void put_opt(struct dt_buf *out, const struct dt__dns_edns *e)
 {
 	if (dt__buf_reserve(out, 96)) {
 		char *o = LIT_AT(out->data + out->len, "\n;; OPT PSEUDOSECTION:\n; EDNS: version ");
-		o = dec_at(o, ttl >> 16 & 0xff);
-		if (ttl & 0x8000)
+		o = dec_at(o, e->version);
+		if (e->flags & DT__DNS_EDNS_DO)
 			o = LIT_AT(o, "; flags: do; udp: ");
 		else
 			o = LIT_AT(o, "; flags: ; udp: ");
-		o = dec_at(o, udp);
+		o = dec_at(o, e->udp_size);
 		out->len = (size_t)(o - out->data);
 	}
-	for (size_t off = 0; rdlen - off >= 4;) {
-		uint16_t code = get16(rd + off), n = get16(rd + off + 2);
-		off += 4;
-		if (n > rdlen - off)
-			break;
-		put_edns_option(out, code, rd + off, n);
-		off += n;
-	}
+	struct dt__dns_opt_iter it;
+	uint16_t code, n;
+	const uint8_t *v;
+	dt__dns_opt_iter_init(&it, e->options, e->options_len);
+	while (dt__dns_opt_next(&it, &code, &v, &n))
+		put_edns_option(out, code, v, n);
 }
 
 /* The rdata of a record miekg has a type for, read through the cursor. */
@@ -1849,19 +1227,27 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 	size_t n;
 	const uint8_t *p;
 	switch (type) {
-	case T_A:
+	case DT__TYPE_A:
 		if (c->len - c->off >= 4)
 			put_ip4(out, c->p + c->off);
 		return;
-	case T_AAAA:
+	case DT__TYPE_AAAA:
 		if (c->len - c->off >= 16)
 			put_ip6(out, c->p + c->off);
 		return;
-	case T_NS: case T_MD: case T_MF: case T_CNAME: case T_MB: case T_MG: case T_MR: case T_PTR:
-	case T_DNAME: case T_NSAPPTR:
+	case DT__TYPE_NS:
+	case DT__TYPE_MD:
+	case DT__TYPE_MF:
+	case DT__TYPE_CNAME:
+	case DT__TYPE_MB:
+	case DT__TYPE_MG:
+	case DT__TYPE_MR:
+	case DT__TYPE_PTR:
+	case DT__TYPE_DNAME:
+	case DT__TYPE_NSAPPTR:
 		c_name(out, c);
 		return;
-	case T_SOA:
+	case DT__TYPE_SOA:
 		c_name(out, c);
 		sp(out);
 		c_name(out, c);
@@ -1870,56 +1256,65 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 			c_dec(out, c, 4);
 		}
 		return;
-	case T_MINFO: case T_RP: case T_TALINK:
+	case DT__TYPE_MINFO:
+	case DT__TYPE_RP:
+	case DT__TYPE_TALINK:
 		c_name(out, c);
 		sp(out);
 		c_name(out, c);
 		return;
-	case T_MX: case T_AFSDB: case T_RT: case T_KX: case T_LP:
+	case DT__TYPE_MX:
+	case DT__TYPE_AFSDB:
+	case DT__TYPE_RT:
+	case DT__TYPE_KX:
+	case DT__TYPE_LP:
 		c_dec(out, c, 2);
 		sp(out);
 		c_name(out, c);
 		return;
-	case T_PX:
+	case DT__TYPE_PX:
 		c_dec(out, c, 2);
 		sp(out);
 		c_name(out, c);
 		sp(out);
 		c_name(out, c);
 		return;
-	case T_TXT: case T_SPF: case T_AVC: case T_NINFO:
+	case DT__TYPE_TXT:
+	case DT__TYPE_SPF:
+	case DT__TYPE_AVC:
+	case DT__TYPE_NINFO:
 		for (bool first = true; c_more(c); first = false) {
 			if (!first)
 				sp(out);
 			c_txt_quoted(out, c);
 		}
 		return;
-	case T_HINFO:
+	case DT__TYPE_HINFO:
 		c_txt_quoted(out, c);
 		sp(out);
 		c_txt_quoted(out, c);
 		return;
-	case T_UINFO:
+	case DT__TYPE_UINFO:
 		c_txt_quoted(out, c);
 		return;
-	case T_X25:
+	case DT__TYPE_X25:
 		c_txt(out, c);
 		return;
-	case T_GPOS:
+	case DT__TYPE_GPOS:
 		c_txt(out, c);
 		sp(out);
 		c_txt(out, c);
 		sp(out);
 		c_txt(out, c);
 		return;
-	case T_SRV:
+	case DT__TYPE_SRV:
 		for (int i = 0; i < 3; i++) {
 			c_dec(out, c, 2);
 			sp(out);
 		}
 		c_name(out, c);
 		return;
-	case T_NAPTR:
+	case DT__TYPE_NAPTR:
 		c_dec(out, c, 2);
 		sp(out);
 		c_dec(out, c, 2);
@@ -1931,7 +1326,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		sp(out);
 		c_name(out, c);
 		return;
-	case T_CERT: {
+	case DT__TYPE_CERT: {
 		unsigned ct = (unsigned)c_uint(c, 2);
 		if (ct == 253)
 			dt__buf_lit(out, "URI");
@@ -1948,7 +1343,10 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		put_base64(out, p, n);
 		return;
 	}
-	case T_DS: case T_CDS: case T_DLV: case T_TA:
+	case DT__TYPE_DS:
+	case DT__TYPE_CDS:
+	case DT__TYPE_DLV:
+	case DT__TYPE_TA:
 		c_dec(out, c, 2);
 		sp(out);
 		c_dec(out, c, 1);
@@ -1958,7 +1356,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		p = c_rest(c, &n);
 		put_hex_upper(out, p, n);
 		return;
-	case T_SSHFP:
+	case DT__TYPE_SSHFP:
 		c_dec(out, c, 1);
 		sp(out);
 		c_dec(out, c, 1);
@@ -1966,7 +1364,10 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		p = c_rest(c, &n);
 		put_hex_upper(out, p, n);
 		return;
-	case T_KEY: case T_DNSKEY: case T_CDNSKEY: case T_RKEY:
+	case DT__TYPE_KEY:
+	case DT__TYPE_DNSKEY:
+	case DT__TYPE_CDNSKEY:
+	case DT__TYPE_RKEY:
 		c_dec(out, c, 2);
 		sp(out);
 		c_dec(out, c, 1);
@@ -1976,7 +1377,8 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		p = c_rest(c, &n);
 		put_base64(out, p, n);
 		return;
-	case T_SIG: case T_RRSIG:
+	case DT__TYPE_SIG:
+	case DT__TYPE_RRSIG:
 		put_type(out, (uint16_t)c_uint(c, 2));
 		sp(out);
 		c_dec(out, c, 1);
@@ -1996,12 +1398,12 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		p = c_rest(c, &n);
 		put_base64(out, p, n);
 		return;
-	case T_NSEC:
+	case DT__TYPE_NSEC:
 		c_name(out, c);
 		c_types(out, c);
 		return;
-	case T_NSEC3:
-	case T_NSEC3PARAM:
+	case DT__TYPE_NSEC3:
+	case DT__TYPE_NSEC3PARAM:
 		c_dec(out, c, 1);
 		sp(out);
 		c_dec(out, c, 1);
@@ -2013,15 +1415,15 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 			dt__buf_putc(out, '-');
 		else
 			put_hex_upper(out, p, n);
-		if (type == T_NSEC3PARAM)
+		if (type == DT__TYPE_NSEC3PARAM)
 			return;
 		sp(out);
 		p = c_bytes(c, (size_t)c_uint(c, 1), &n);
 		put_base32hex(out, p, n);
 		c_types(out, c);
 		return;
-	case T_TLSA:
-	case T_SMIMEA:
+	case DT__TYPE_TLSA:
+	case DT__TYPE_SMIMEA:
 		c_dec(out, c, 1);
 		sp(out);
 		c_dec(out, c, 1);
@@ -2029,7 +1431,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		c_dec(out, c, 1);
 		sp(out);
 		p = c_rest(c, &n);
-		if (type == T_TLSA) {
+		if (type == DT__TYPE_TLSA) {
 			put_hex(out, p, n);
 			return;
 		}
@@ -2043,7 +1445,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		if (n >= 512 && n % 512 == 0)
 			sp(out);
 		return;
-	case T_HIP: {
+	case DT__TYPE_HIP: {
 		unsigned hitlen = (unsigned)c_uint(c, 1);
 		c_dec(out, c, 1);
 		size_t pklen = (size_t)c_uint(c, 2);
@@ -2059,27 +1461,29 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		}
 		return;
 	}
-	case T_LOC:
+	case DT__TYPE_LOC:
 		put_loc(out, c);
 		return;
-	case T_EID: case T_NIMLOC:
+	case DT__TYPE_EID:
+	case DT__TYPE_NIMLOC:
 		p = c_rest(c, &n);
 		put_hex_upper(out, p, n);
 		return;
-	case T_DHCID: case T_OPENPGPKEY:
+	case DT__TYPE_DHCID:
+	case DT__TYPE_OPENPGPKEY:
 		p = c_rest(c, &n);
 		put_base64(out, p, n);
 		return;
-	case T_APL:
+	case DT__TYPE_APL:
 		put_apl(out, c);
 		return;
-	case T_CSYNC:
+	case DT__TYPE_CSYNC:
 		c_dec(out, c, 4);
 		sp(out);
 		c_dec(out, c, 2);
 		c_types(out, c);
 		return;
-	case T_ZONEMD:
+	case DT__TYPE_ZONEMD:
 		c_dec(out, c, 4);
 		sp(out);
 		c_dec(out, c, 1);
@@ -2089,22 +1493,25 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		p = c_rest(c, &n);
 		put_hex(out, p, n);
 		return;
-	case T_SVCB: case T_HTTPS:
+	case DT__TYPE_SVCB:
+	case DT__TYPE_HTTPS:
 		put_svcb(out, c);
 		return;
-	case T_UID: case T_GID:
+	case DT__TYPE_UID:
+	case DT__TYPE_GID:
 		c_dec(out, c, 4);
 		return;
-	case T_L32:
+	case DT__TYPE_L32:
 		c_dec(out, c, 2);
 		if (c->len - c->off >= 4) {
 			sp(out);
 			put_ip4(out, c->p + c->off);
 		}
 		return;
-	case T_NID: case T_L64: {
+	case DT__TYPE_NID:
+	case DT__TYPE_L64: {
 		static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
-		const char *digits = type == T_NID ? lower : upper;
+		const char *digits = type == DT__TYPE_NID ? lower : upper;
 		c_dec(out, c, 2);
 		sp(out);
 		uint64_t v = c_uint(c, 8);
@@ -2115,9 +1522,9 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		}
 		return;
 	}
-	case T_EUI48:
-	case T_EUI64: {
-		size_t bytes = type == T_EUI48 ? 6 : 8;
+	case DT__TYPE_EUI48:
+	case DT__TYPE_EUI64: {
+		size_t bytes = type == DT__TYPE_EUI48 ? 6 : 8;
 		uint64_t v = c_uint(c, bytes);
 		for (size_t i = 0; i < bytes; i++) {
 			uint8_t b = (uint8_t)(v >> (8 * (bytes - 1 - i)));
@@ -2127,7 +1534,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		}
 		return;
 	}
-	case T_URI:
+	case DT__TYPE_URI:
 		c_dec(out, c, 2);
 		sp(out);
 		c_dec(out, c, 2);
@@ -2135,7 +1542,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		p = c_rest(c, &n);
 		put_octet_string(out, p, n);
 		return;
-	case T_CAA:
+	case DT__TYPE_CAA:
 		c_dec(out, c, 1);
 		sp(out);
 		c_txt(out, c);
@@ -2143,11 +1550,11 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		p = c_rest(c, &n);
 		put_octet_string(out, p, n);
 		return;
-	case T_NULL:
+	case DT__TYPE_NULL:
 		p = c_rest(c, &n);
 		dt__buf_put(out, p, n);
 		return;
-	case T_TKEY:
+	case DT__TYPE_TKEY:
 		sp(out);
 		c_name(out, c);
 		sp(out);
@@ -2171,7 +1578,7 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 		p = c_bytes(c, n, &n);
 		put_hex(out, p, n);
 		return;
-	case T_TSIG:
+	case DT__TYPE_TSIG:
 		sp(out);
 		c_name(out, c);
 		sp(out);
@@ -2198,22 +1605,26 @@ static void put_rdata(struct dt_buf *out, uint16_t type, struct cur *c)
 	}
 }
 
-static void put_header(struct dt_buf *out, const uint8_t *wire, const struct shape *sh, unsigned rcode)
+static void put_header(struct dt_buf *out, const uint8_t *wire, const unsigned count[4], unsigned rcode)
 {
 	/* The flags by groups of four: qr aa tc rd (bits 15, 10, 9, 8) and ra z ad cd (bits 7 to 4). */
 	struct flags {
 		char s[15];
 		uint8_t n;
 	};
-#define F(x) { x, sizeof(x) - 1 }
+#define F(x)                     \
+	{                        \
+		x, sizeof(x) - 1 \
+	}
 	static const struct flags hi[16] = {
-		F(""), F(" rd"), F(" tc"), F(" tc rd"), F(" aa"), F(" aa rd"), F(" aa tc"), F(" aa tc rd"),
-		F(" qr"), F(" qr rd"), F(" qr tc"), F(" qr tc rd"), F(" qr aa"), F(" qr aa rd"), F(" qr aa tc"),
-		F(" qr aa tc rd"),
+		F(""),       F(" rd"),       F(" tc"),       F(" tc rd"),       F(" aa"),    F(" aa rd"),
+		F(" aa tc"), F(" aa tc rd"), F(" qr"),       F(" qr rd"),       F(" qr tc"), F(" qr tc rd"),
+		F(" qr aa"), F(" qr aa rd"), F(" qr aa tc"), F(" qr aa tc rd"),
 	};
 	static const struct flags lo[16] = {
-		F(""), F(" cd"), F(" ad"), F(" ad cd"), F(" z"), F(" z cd"), F(" z ad"), F(" z ad cd"), F(" ra"),
-		F(" ra cd"), F(" ra ad"), F(" ra ad cd"), F(" ra z"), F(" ra z cd"), F(" ra z ad"), F(" ra z ad cd"),
+		F(""),      F(" cd"),      F(" ad"),      F(" ad cd"),      F(" z"),     F(" z cd"),
+		F(" z ad"), F(" z ad cd"), F(" ra"),      F(" ra cd"),      F(" ra ad"), F(" ra ad cd"),
+		F(" ra z"), F(" ra z cd"), F(" ra z ad"), F(" ra z ad cd"),
 	};
 #undef F
 	if (!dt__buf_reserve(out, 256))
@@ -2225,7 +1636,7 @@ static void put_header(struct dt_buf *out, const uint8_t *wire, const struct sha
 	o = LIT_AT(o, ", status: ");
 	if (rcode < 24)
 		o = tname_at(o, &rcode_names[rcode]);
-	o = dec_at(LIT_AT(o, ", id: "), get16(wire));
+	o = dec_at(LIT_AT(o, ", id: "), dt__dns_get16(wire));
 	o = LIT_AT(o, "\n;; flags:");
 	const struct flags *f = &hi[(wire[2] >> 4 & 8) | (wire[2] & 7)];
 	memcpy(o, f->s, sizeof(f->s));
@@ -2233,43 +1644,27 @@ static void put_header(struct dt_buf *out, const uint8_t *wire, const struct sha
 	f = &lo[wire[3] >> 4];
 	memcpy(o, f->s, sizeof(f->s));
 	o += f->n;
-	o = dec_at(LIT_AT(o, "; QUERY: "), sh->count[0]);
-	o = dec_at(LIT_AT(o, ", ANSWER: "), sh->count[1]);
-	o = dec_at(LIT_AT(o, ", AUTHORITY: "), sh->count[2]);
-	o = dec_at(LIT_AT(o, ", ADDITIONAL: "), sh->count[3]);
+	o = dec_at(LIT_AT(o, "; QUERY: "), count[0]);
+	o = dec_at(LIT_AT(o, ", ANSWER: "), count[1]);
+	o = dec_at(LIT_AT(o, ", AUTHORITY: "), count[2]);
+	o = dec_at(LIT_AT(o, ", ADDITIONAL: "), count[3]);
 	*o++ = '\n';
 	out->len = (size_t)(o - out->data);
 }
 
-/* Reads the question at *off with miekg's tolerance of a message ending inside it. */
-static void question_fields(const uint8_t *wire, size_t len, size_t *off, uint16_t *qtype, uint16_t *qclass)
-{
-	size_t p = *off;
-	*qtype = *qclass = 0;
-	if (p < len) {
-		*qtype = get16(wire + p);
-		p += 2;
-		if (len - p >= 2) {
-			*qclass = get16(wire + p);
-			p += 2;
-		} else {
-			p = len;
-		}
-	}
-	*off = p;
-}
-
 /*
- * The printing pass: the sections of a message, checked as check_msg() checks them and printed as they are
- * checked, so that each name is walked once. The header and the OPT pseudosection, which come first but
+ * The printing pass: the entries of a message as the wire layer's walk accepts them, each printed as it
+ * is accepted, so that each name is walked once. The header and the OPT pseudosection, which come first but
  * depend on the records found, are printed after them and moved to the front.
  */
 struct printer {
 	struct dt_buf *out;
 	const uint8_t *wire;
 	size_t len;
-	struct shape sh;
+	struct dt__dns_rr_iter it;
 	bool titled[4]; /* the section's title is out */
+	bool has_opt;   /* opt is the last OPT record of the additional section */
+	struct dt__dns_rr opt;
 	struct names nc;
 };
 
@@ -2279,8 +1674,10 @@ static void put_title(struct dt_buf *out, int s)
 		char s[26];
 		uint8_t n;
 	} titles[4] = {
-#define T(x) { x, sizeof(x) - 1 }
-		T("\n;; QUESTION SECTION:\n"), T("\n;; ANSWER SECTION:\n"), T("\n;; AUTHORITY SECTION:\n"),
+#define T(x) {x, sizeof(x) - 1}
+		T("\n;; QUESTION SECTION:\n"),
+		T("\n;; ANSWER SECTION:\n"),
+		T("\n;; AUTHORITY SECTION:\n"),
 		T("\n;; ADDITIONAL SECTION:\n"),
 #undef T
 	};
@@ -2311,18 +1708,17 @@ static void insert_output(struct printer *pr, size_t at, const char *s, size_t n
 	names_moved(&pr->nc, at, n);
 }
 
-/* The record at *off in section s (1 to 3): check_rr()'s checks, then String() of miekg's type for it. */
-static const char *print_rr(struct printer *pr, int s, size_t *off)
+/* The record the walk is at, in section s (1 to 3): the walk's checks, then String() of miekg's type for it. */
+static const char *print_rr(struct printer *pr, int s)
 {
 	struct dt_buf *out = pr->out;
 	const uint8_t *wire = pr->wire;
-	size_t len = pr->len, start = *off, p;
+	size_t len = pr->len, start = pr->it.off, p;
 	/* The additional section's title shows unless its only record is the OPT shown as the pseudosection:
 	 * it goes out before each record until one that is not an OPT keeps it. */
 	size_t title_at = out->len;
 	bool title_new = false, opt_root = false;
-	const char *err;
-	if (s == 3 && len - start >= 3 && wire[start] == 0 && get16(wire + start + 1) == T_OPT) {
+	if (s == 3 && len - start >= 3 && wire[start] == 0 && dt__dns_get16(wire + start + 1) == DT__TYPE_OPT) {
 		/* An OPT record as usual, owned by the root: the pseudosection, unless it is not the last. */
 		opt_root = true;
 		p = start + 1;
@@ -2332,45 +1728,37 @@ static const char *print_rr(struct printer *pr, int s, size_t *off)
 	}
 	size_t name_at = out->len;
 	if (!opt_root) {
-		err = check_put_name(out, wire, len, start, &pr->nc, &p);
+		const char *err = check_put_name(out, wire, len, start, &pr->nc, &p);
 		if (err != NULL)
 			return err;
 	}
-	if (len - p < 4)
-		return E_U16;
-	if (len - p < 8)
-		return E_U32;
-	if (len - p < 10)
-		return E_U16;
-	uint16_t type = get16(wire + p), class = get16(wire + p + 2);
-	uint32_t ttl = get32(wire + p + 4);
-	size_t rdlen = get16(wire + p + 8), rdstart = p + 10, rdend = rdstart + rdlen;
-	if (rdlen > len - rdstart)
-		return E_HDRSIZE;
-	const char *spec = rdata_spec(type);
-	err = check_rr_rdata(type, spec, wire, rdstart, rdlen);
-	if (err != NULL)
-		return err;
-	*off = rdend;
-	pr->sh.count[s]++;
+	struct dt__dns_rr rr;
+	if (!dt__dns_rr_next_after_name(&pr->it, p, &rr))
+		return pr->it.err;
+	uint16_t type = rr.type, class = rr.class;
+	uint32_t ttl = rr.ttl;
+	size_t rdlen = rr.rdlength, rdstart = (size_t)(rr.rdata - wire), rdend = rdstart + rdlen;
 
-	if (type == T_OPT) {
+	if (type == DT__TYPE_OPT) {
 		if (s == 3) {
 			/* Shown as the pseudosection (the last one), not here. */
-			pr->sh.opt = start;
+			pr->opt = rr;
+			pr->has_opt = true;
 			cut_output(pr, title_new ? title_at : name_at, name_at);
 			return NULL;
 		}
 		/* OPT.String() shows no owner. */
 		cut_output(pr, name_at, name_at);
 		pr->titled[s] = true;
-		put_opt(out, class, ttl, wire + rdstart, rdlen);
+		struct dt__dns_edns e;
+		dt__dns_edns_of_rr(&e, &rr);
+		put_opt(out, &e);
 		dt__buf_putc(out, '\n');
 		return NULL;
 	}
 	pr->titled[s] = true;
 
-	if (spec == NULL) {
+	if (dt__rrtype(type)->rdata == NULL) {
 		/* RFC 3597: the rdata as sent, compression pointers and all. */
 		if (dt__buf_reserve(out, 64)) {
 			char *o = out->data + out->len;
@@ -2382,75 +1770,67 @@ static const char *print_rr(struct printer *pr, int s, size_t *off)
 			*o++ = ' ';
 			out->len = (size_t)(o - out->data);
 		}
-		put_hex(out, wire + rdstart, rdlen);
+		put_hex(out, rr.rdata, rdlen);
 		dt__buf_putc(out, '\n');
 		return NULL;
 	}
 	switch (type) {
-	case T_TSIG:
+	case DT__TYPE_TSIG:
 		insert_output(pr, name_at, "\n;; TSIG PSEUDOSECTION:\n; ", 26);
 		break;
-	case T_NULL:
-	case T_TKEY:
+	case DT__TYPE_NULL:
+	case DT__TYPE_TKEY:
 		insert_output(pr, name_at, ";", 1);
 		break;
 	}
 	put_rr_fields(out, ttl, class, type);
 	/* miekg reads the rdata from the message cut at its end: so does the cursor, names included. */
-	struct cur c = { wire, rdend, rdstart, &pr->nc };
+	struct cur c = {wire, rdend, rdstart, &pr->nc};
 	put_rdata(out, type, &c);
 	dt__buf_putc(out, '\n');
 	return NULL;
 }
 
-/* The question and record sections, checked and printed; fills pr->sh. */
-static const char *print_sections(struct printer *pr)
+/* The question the walk is at. */
+static const char *print_question(struct printer *pr)
 {
 	struct dt_buf *out = pr->out;
-	const uint8_t *wire = pr->wire;
-	size_t len = pr->len;
-	if (len < 12)
-		return E_U16;
-	/* A message that is only a header has no sections, whatever its counts. */
-	if (len == 12)
-		return NULL;
-	size_t off = 12;
-	unsigned qd = get16(wire + 4);
-	if (qd > 0)
+	size_t end;
+	if (pr->it.count[0] == 0)
 		put_title(out, 0);
-	for (unsigned i = 0; i < qd; i++) {
-		dt__buf_putc(out, ';');
-		const char *err = check_put_name(out, wire, len, off, &pr->nc, &off);
+	dt__buf_putc(out, ';');
+	const char *err = check_put_name(out, pr->wire, pr->len, pr->it.off, &pr->nc, &end);
+	if (err != NULL)
+		return err;
+	struct dt__dns_rr q;
+	if (!dt__dns_rr_next_after_name(&pr->it, end, &q))
+		return pr->it.err;
+	if (dt__buf_reserve(out, 32)) {
+		char *o = out->data + out->len;
+		*o++ = '\t';
+		o = class_at(o, q.class);
+		o = type_at(LIT_AT(o, "\t "), q.type);
+		*o++ = '\n';
+		out->len = (size_t)(o - out->data);
+	}
+	return NULL;
+}
+
+/* The question and record sections, walked and printed. */
+static const char *print_sections(struct printer *pr)
+{
+	while (dt__dns_rr_more(&pr->it)) {
+		int s = pr->it.section;
+		const char *err = s == DT__DNS_QUESTION ? print_question(pr) : print_rr(pr, s);
 		if (err != NULL)
 			return err;
-		/* check_question()'s tolerance of a message ending inside the question. */
-		if (off < len && len - off < 2)
-			return E_U16;
-		uint16_t qtype, qclass;
-		question_fields(wire, len, &off, &qtype, &qclass);
-		if (dt__buf_reserve(out, 32)) {
-			char *o = out->data + out->len;
-			*o++ = '\t';
-			o = class_at(o, qclass);
-			o = type_at(LIT_AT(o, "\t "), qtype);
-			*o++ = '\n';
-			out->len = (size_t)(o - out->data);
-		}
-		pr->sh.count[0]++;
 	}
-	for (int s = 1; s <= 3; s++) {
-		unsigned n = get16(wire + 4 + 2 * s);
-		/* A message ending on a record boundary ends every section, whatever the header counts say. */
-		for (unsigned i = 0; i < n && off < len; i++) {
-			const char *err = print_rr(pr, s, &off);
-			if (err != NULL)
-				return err;
-		}
-	}
+	if (pr->it.err != NULL)
+		return pr->it.err; /* shorter than a header */
 	/* Additional records that were all OPT: the title shows, with nothing under it, unless there was
 	 * only the one. */
-	if (!pr->titled[3] && pr->sh.count[3] > 1)
-		put_title(out, 3);
+	if (!pr->titled[3] && pr->it.count[3] > 1)
+		put_title(pr->out, 3);
 	return NULL;
 }
 
@@ -2461,8 +1841,9 @@ int dt__dns_msg_text(struct dt_buf *out, const uint8_t *wire, size_t len, const 
 	pr.out = out;
 	pr.wire = wire;
 	pr.len = len;
-	memset(&pr.sh, 0, sizeof(pr.sh));
+	dt__dns_rr_iter_init(&pr.it, wire, len);
 	memset(pr.titled, 0, sizeof(pr.titled));
+	pr.has_opt = false;
 	memset(pr.nc.key, 0, sizeof(pr.nc.key));
 	const char *e = print_sections(&pr);
 	if (e != NULL) {
@@ -2473,17 +1854,15 @@ int dt__dns_msg_text(struct dt_buf *out, const uint8_t *wire, size_t len, const 
 
 	/* The header and the OPT pseudosection, printed after the sections... */
 	size_t mid = out->len;
-	unsigned rcode = wire[3] & 15;
-	size_t opt = 0;
-	if (pr.sh.opt != 0) {
-		size_t next;
-		check_name(wire, len, pr.sh.opt, &next);
-		opt = next;
-		rcode |= (get32(wire + opt + 4) >> 24) << 4;
+	unsigned rcode = dt__dns_header_rcode(dt__dns_get16(wire + 2));
+	struct dt__dns_edns edns;
+	if (pr.has_opt) {
+		dt__dns_edns_of_rr(&edns, &pr.opt);
+		rcode |= (unsigned)edns.ext_rcode << 4;
 	}
-	put_header(out, wire, &pr.sh, rcode);
-	if (opt != 0) {
-		put_opt(out, get16(wire + opt + 2), get32(wire + opt + 4), wire + opt + 10, get16(wire + opt + 8));
+	put_header(out, wire, pr.it.count, rcode);
+	if (pr.has_opt) {
+		put_opt(out, &edns);
 		dt__buf_putc(out, '\n');
 	}
 	/* ...and moved in front of them: the sections are copied after the header and both moved back. */
@@ -2497,19 +1876,17 @@ int dt__dns_msg_text(struct dt_buf *out, const uint8_t *wire, size_t len, const 
 
 int dt__dns_question_text(struct dt_buf *out, const uint8_t *wire, size_t len)
 {
-	struct shape sh;
-	if (check_msg(wire, len, &sh) != NULL || sh.count[0] == 0)
+	struct dt__dns_msg m;
+	if (dt__dns_parse(&m, wire, len) != NULL || m.count[0] == 0)
 		return -1;
-	uint16_t qtype, qclass;
 	struct names nc;
 	memset(nc.key, 0, sizeof(nc.key));
 	dt__buf_putc(out, '"');
-	size_t off = put_name(out, wire, len, 12, &nc);
-	question_fields(wire, len, &off, &qtype, &qclass);
+	put_name(out, wire, len, m.qname, &nc);
 	dt__buf_lit(out, "\" ");
-	put_class(out, qclass);
+	put_class(out, m.qclass);
 	dt__buf_putc(out, ' ');
-	put_type(out, qtype);
+	put_type(out, m.qtype);
 	return 0;
 }
 
@@ -2525,4 +1902,66 @@ int dt__dns_name_text(struct dt_buf *out, const uint8_t *wire, size_t len, const
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- Pieces for field-by-field formats ---- */
+
+size_t dt__dns_name_at_text(struct dt_buf *out, const uint8_t *wire, size_t len, size_t off)
+{
+	size_t mark = out->len, next;
+	struct names nc;
+	memset(nc.key, 0, sizeof(nc.key));
+	if (check_put_name(out, wire, len, off, &nc, &next) != NULL) {
+		out->len = mark;
+		return 0;
+	}
+	return next;
+}
+
+static void put_unknown_rdata(struct dt_buf *out, const struct dt__dns_rr *rr)
+{
+	dt__buf_lit(out, "\\# ");
+	put_dec(out, rr->rdlength);
+	if (rr->rdlength > 0) {
+		sp(out);
+		put_hex(out, rr->rdata, rr->rdlength);
+	}
+}
+
+void dt__dns_rdata_text(struct dt_buf *out, const uint8_t *wire, const struct dt__dns_rr *rr)
+{
+	if (rr->type == DT__TYPE_OPT || dt__rrtype(rr->type)->rdata == NULL) {
+		put_unknown_rdata(out, rr);
+		return;
+	}
+	struct names nc;
+	memset(nc.key, 0, sizeof(nc.key));
+	size_t rdstart = (size_t)(rr->rdata - wire);
+	struct cur c = {wire, rdstart + rr->rdlength, rdstart, &nc};
+	put_rdata(out, rr->type, &c);
+}
+
+void dt__dns_type_text(struct dt_buf *out, uint16_t type)
+{
+	put_type(out, type);
+}
+
+void dt__dns_class_text(struct dt_buf *out, uint16_t class)
+{
+	put_class(out, class);
+}
+
+const char *dt__dns_rcode_name(unsigned rcode)
+{
+	return rcode < 24 && rcode_names[rcode].n != 0 ? rcode_names[rcode].s : NULL;
+}
+
+const char *dt__dns_opcode_name(unsigned opcode)
+{
+	return opcode < 6 && opcode_names[opcode].n != 0 ? opcode_names[opcode].s : NULL;
+}
+
+const char *dt__dns_ede_name(unsigned code)
+{
+	return code < sizeof(ede_names) / sizeof(ede_names[0]) ? ede_names[code] : NULL;
 }
