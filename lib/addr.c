@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool dt__split_host_port(const char *hp, char *host, size_t host_size, char *port, size_t port_size,
-			 bool *bracketed)
+bool dt__split_host_port(const char *hp, char *host, size_t host_size, char *port, size_t port_size, bool *bracketed)
 {
 	const char *colon;
 	const char *h = hp;

@@ -9,7 +9,6 @@
  * only, at most 65535; possibly 0). An IPv6 address without brackets, a missing port, or a part longer
  * than its buffer is refused. *bracketed says which form it was. Callers add their own rules (an empty
  * host or port 0 means something to a listener, nothing to a sender). */
-bool dt__split_host_port(const char *hp, char *host, size_t host_size, char *port, size_t port_size,
-			 bool *bracketed);
+bool dt__split_host_port(const char *hp, char *host, size_t host_size, char *port, size_t port_size, bool *bracketed);
 
 #endif

@@ -67,8 +67,8 @@ size_t dt__control_build(uint8_t *out, uint32_t type, bool with_content_type)
 	size_t len = DT_CONTROL_FRAME_MAX;
 	if (fstrm_control_set_type(fc, (fstrm_control_type)type) != fstrm_res_success ||
 	    (with_content_type &&
-	     fstrm_control_add_field_content_type(fc, (const uint8_t *)DT_CONTENT_TYPE,
-						  sizeof(DT_CONTENT_TYPE) - 1) != fstrm_res_success) ||
+	     fstrm_control_add_field_content_type(fc, (const uint8_t *)DT_CONTENT_TYPE, sizeof(DT_CONTENT_TYPE) - 1) !=
+		     fstrm_res_success) ||
 	    fstrm_control_encode(fc, out, &len, FSTRM_CONTROL_FLAG_WITH_HEADER) != fstrm_res_success)
 		len = 0;
 	fstrm_control_destroy(&fc);

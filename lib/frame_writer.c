@@ -15,7 +15,7 @@
 
 struct dt_writer {
 	int fd;
-	dt_res error; /* first write error; the writer stops writing after it */
+	dt_res error;      /* first write error; the writer stops writing after it */
 	uint64_t written;  /* data frames the kernel has taken whole */
 	uint64_t buffered; /* data frames in buf: buf holds whole frames only */
 	size_t len;

@@ -1,39 +1,54 @@
 /* The listening side of Frame Streams sockets: unix and TCP listeners on the caller's libevent loop, one
- * read event and one evbuffer per sender, the bidirectional handshake (and bare-START senders), and frame
- * scanning that hands each payload on where it lies in the buffer: no copy unless a frame straddles two
- * buffer chunks, no allocation and no system call per frame.
+ * transport (transport.h) and one read event per sender, the bidirectional handshake (and bare-START
+ * senders), and frame scanning that hands each payload on where it lies in the read buffer: no copy
+ * unless a frame straddles two reads, no allocation and no system call per frame.
  *
- * Why not a bufferevent: libevent 2.1's bufferevent reads at most 4 KiB per readv(), each preceded by an
- * ioctl(FIONREAD), which is three system calls per 4 KiB (150,000 for a million dnstap frames). Reading
- * 64 KiB straight into the evbuffer costs 30 times fewer. The only bytes we ever send are ACCEPT and
- * FINISH (54 bytes per connection, into an empty socket buffer), so plain send() serves for writing. */
+ * Reading: every connection reads into one large buffer of the listener's (one thread, one read at a
+ * time), and the frames in it are handled in place. Only the start of a frame that the read cut off is
+ * copied out, into the connection's own buffer, where the rest of it joins it from the next read; so an
+ * idle connection holds no read buffer, and each byte is copied at most once. Why not a bufferevent or
+ * an evbuffer: libevent 2.1's bufferevent reads at most 4 KiB per readv(), each preceded by an
+ * ioctl(FIONREAD); an evbuffer allocates a chunk per read and splits frames at chunk ends. The only bytes
+ * we ever send are ACCEPT and FINISH (54 bytes per connection, into an empty socket buffer). */
 #include "log.h"
 #include "addr.h"
 #include "frame.h"
+#include "transport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 
 #define NAME_MAX_LEN 256
 #define ACCEPT_RETRY_SECONDS 1
+#define TRIM_SECONDS 1       /* memory goes back to the system this long after the last connection closed */
 #define LIMIT_LOG_SECONDS 60 /* the connection limit is logged at most this often */
-#define READ_SIZE (64 * 1024) /* per read(): below malloc's mmap threshold, so chunks come from the heap */
+/* Per read: a sender that writes in large batches (the Go tool's -U) fills the socket faster than one
+ * wake-up per 64 KiB could take it; 1 MiB is as much as a unix socket buffer ever holds. */
+#define READ_SIZE (1024 * 1024)
+/* Batching reads (dt_listener_set_read_delay()): after a read of less than SMALL_READ bytes from a
+ * sender in its data phase, the next read waits a moment instead of following the next write at once.
+ * A sender that writes one frame (or 4 KiB) at a time would otherwise cost a wake-up and a read per
+ * write, several times the kernel's own cost of receiving. A read of SMALL_READ or more, a sender
+ * that is ahead of us, is followed at once. */
+#define SMALL_READ (64 * 1024)
 
 /* ==== State ==== */
 
@@ -46,8 +61,9 @@ enum conn_state {
 struct sock {
 	struct dt_listener *l;
 	struct evconnlistener *evl;
-	char *name;      /* the path, or the bound address as "127.0.0.1:6000" / "[::1]:6000" */
-	bool unix_path;  /* name is a socket file to remove at shutdown (if still ours) */
+	const struct dt_transport_kind *kind; /* what each accepted connection is wrapped in */
+	char *name;                           /* the path, or the bound address as "127.0.0.1:6000" / "[::1]:6000" */
+	bool unix_path;                       /* name is a socket file to remove at shutdown (if still ours) */
 	dev_t dev;
 	ino_t ino;
 	struct sock *next;
@@ -55,16 +71,22 @@ struct sock {
 
 struct conn {
 	struct dt_listener *l;
-	evutil_socket_t fd;
-	struct event *rd;     /* readable */
-	struct evbuffer *in;  /* bytes read and not yet handled: at most one partial frame between reads */
-	struct event *timer;  /* handshake deadline, NULL once START has arrived */
+	struct dt_transport *t;
+	const struct dt_transport_kind *kind;
+	struct event *rd; /* readable (the transport waits for reading) */
+	struct event *wr; /* writable (the transport waits for writing); NULL until it first does */
+	uint8_t *part;    /* the start of a frame the last read cut off */
+	size_t part_len, part_cap;
+	struct event *timer; /* handshake deadline, NULL once START has arrived */
+	struct event *later; /* the batched next read (SMALL_READ); NULL until first needed */
+	bool deferred;       /* rd is off until later fires */
+	bool ready;          /* the transport's own handshake is done */
 	enum conn_state state;
 	bool bidirectional;
-	uint64_t seen;   /* data frames met, skipped ones included: the frame number */
-	uint64_t frames; /* data frames delivered */
-	uint64_t bytes;  /* their payload bytes */
-	uint64_t skip;   /* bytes of an oversize frame still to discard */
+	uint64_t seen;      /* data frames met, skipped ones included: the frame number */
+	uint64_t frames;    /* data frames delivered */
+	uint64_t bytes;     /* their payload bytes */
+	uint64_t skip;      /* bytes of an oversize frame still to discard */
 	uint64_t skip_size; /* that frame's whole size, header included */
 	struct conn *prev, *next;
 	char name[NAME_MAX_LEN];
@@ -80,9 +102,10 @@ struct dt_listener {
 	size_t max_frame;
 	unsigned timeout_ms;
 	const struct timeval *timeout; /* libevent common timeout for timeout_ms; NULL: none */
+	const struct timeval *later;   /* common timeout for batched reads; NULL: read at once */
 	unsigned max_conns;
-	unsigned unix_mode;          /* permissions of new unix socket files (0: the umask's) */
-	long unix_uid, unix_gid;     /* their owner and group (-1: unchanged) */
+	unsigned unix_mode;      /* permissions of new unix socket files (0: the umask's) */
+	long unix_uid, unix_gid; /* their owner and group (-1: unchanged) */
 
 	struct sock *socks;
 	struct conn *conns;
@@ -93,14 +116,26 @@ struct dt_listener {
 	bool backing_off;    /* stopped accepting: accept() failed (out of descriptors) */
 	bool shut_down;
 	struct event *retry; /* ends the backing off */
+	struct event *trim;  /* gives freed memory back once no connection is open */
 
-	uint8_t *scratch; /* a frame that straddles buffer chunks is copied here */
-	size_t scratch_cap;
+	uint8_t *rbuf; /* every read lands here (READ_SIZE bytes, allocated at the first read) */
 
 	uint8_t accept_frame[DT_CONTROL_FRAME_MAX], finish_frame[DT_CONTROL_FRAME_MAX];
 	size_t accept_len, finish_len;
 
 	struct dt_listener_stats stats;
+
+	struct dt_transport_kind **tls; /* the TLS kinds of the sockets, one per dt_listener_add_tls() */
+	size_t n_tls;
+	struct allow *allow; /* --allow ranges; none: every address */
+	size_t n_allow;
+};
+
+/* An address range connections are accepted from. */
+struct allow {
+	int family;
+	uint8_t addr[16];
+	unsigned bits;
 };
 
 /* ==== Logging ==== */
@@ -159,6 +194,22 @@ static void on_accept_error(struct evconnlistener *evl, void *arg)
 	evtimer_add(l->retry, &tv);
 }
 
+/* A thousand TLS connections leave tens of MiB with malloc when they close, spread through the heap,
+ * which glibc keeps: once none is open (and has stayed so for a second, so that a stream of short
+ * connections does not pay for it each time), malloc_trim() gives the free pages back, and the listener's
+ * RSS returns to what it was. */
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct dt_listener *l = arg;
+	if (l->n_conns != 0)
+		return;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* ==== Connections ==== */
 
 static void conn_free(struct conn *c)
@@ -166,11 +217,14 @@ static void conn_free(struct conn *c)
 	struct dt_listener *l = c->l;
 	if (c->timer != NULL)
 		event_free(c->timer);
+	if (c->later != NULL)
+		event_free(c->later);
 	if (c->rd != NULL)
 		event_free(c->rd);
-	if (c->in != NULL)
-		evbuffer_free(c->in);
-	evutil_closesocket(c->fd);
+	if (c->wr != NULL)
+		event_free(c->wr);
+	free(c->part);
+	dt__tr_close(c->t);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -180,6 +234,10 @@ static void conn_free(struct conn *c)
 	free(c);
 	l->n_conns--;
 	l->stats.open = l->n_conns;
+	if (l->n_conns == 0 && l->trim != NULL && !evtimer_pending(l->trim, NULL)) {
+		struct timeval tv = {TRIM_SECONDS, 0};
+		evtimer_add(l->trim, &tv);
+	}
 	if (l->at_limit && l->n_conns < l->max_conns) {
 		l->at_limit = false;
 		if (!l->shut_down)
@@ -190,9 +248,16 @@ static void conn_free(struct conn *c)
 /* Closes a connection as expected (STOP, or the sender leaving between frames). */
 static void conn_end(struct conn *c, const char *why)
 {
-	say(c->l, LOG_INFO, "%s: closed (%s): %llu frame%s, %llu bytes", c->name, why,
-	    (unsigned long long)c->frames, plural(c->frames), (unsigned long long)c->bytes);
+	say(c->l, LOG_INFO, "%s: closed (%s): %llu frame%s, %llu bytes", c->name, why, (unsigned long long)c->frames,
+	    plural(c->frames), (unsigned long long)c->bytes);
 	conn_free(c);
+}
+
+/* Counts a reason a connection is closed for (struct dt_listener_stats), and is the connection. */
+static struct conn *count(struct conn *c, uint64_t *reason)
+{
+	(*reason)++;
+	return c;
 }
 
 /* Closes a misbehaving connection with one line that says why. Returns false, for the callers' returns. */
@@ -206,8 +271,8 @@ static bool conn_fail(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	say(l, LOG_WARNING, "%s: closed: %s; %llu frame%s, %llu bytes", c->name, why,
-	    (unsigned long long)c->frames, plural(c->frames), (unsigned long long)c->bytes);
+	say(l, LOG_WARNING, "%s: closed: %s; %llu frame%s, %llu bytes", c->name, why, (unsigned long long)c->frames,
+	    plural(c->frames), (unsigned long long)c->bytes);
 	l->stats.rejected++;
 	conn_free(c);
 	return false;
@@ -226,10 +291,7 @@ static void handshake_done(struct conn *c)
  * else holds it whole, so a short write means the peer is gone. errno says why on failure. */
 static bool send_control(struct conn *c, const uint8_t *frame, size_t len)
 {
-	ssize_t n;
-	do
-		n = send(c->fd, frame, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	ssize_t n = dt__tr_write(c->t, frame, len);
 	if (n >= 0 && (size_t)n != len)
 		errno = EAGAIN;
 	return n >= 0 && (size_t)n == len;
@@ -262,32 +324,35 @@ static bool conn_control(struct conn *c, const uint8_t *body, uint32_t len)
 	if (res == DT_ERR_NOMEM)
 		return conn_fail(c, "out of memory");
 	if (res != DT_OK)
-		return conn_fail(c, "malformed control frame");
-	say(l, LOG_DEBUG, "%s: %s received (%u content type%s)", c->name, control_name(ctl.type),
-	    ctl.n_content_types, ctl.n_content_types == 1 ? "" : "s");
+		return conn_fail(count(c, &c->l->stats.bad_control), "malformed control frame");
+	say(l, LOG_DEBUG, "%s: %s received (%u content type%s)", c->name, control_name(ctl.type), ctl.n_content_types,
+	    ctl.n_content_types == 1 ? "" : "s");
 
 	switch (c->state) {
 	case ST_FIRST:
 		if (ctl.type == DT_CTRL_READY) {
 			/* READY without a content type lets us choose; one that lists others only cannot be served */
 			if (ctl.n_content_types > 0 && !ctl.dnstap)
-				return conn_fail(c, "wrong content type: READY does not offer " DT_CONTENT_TYPE);
+				return conn_fail(count(c, &c->l->stats.handshake_errors),
+						 "wrong content type: READY does not offer " DT_CONTENT_TYPE);
 			c->bidirectional = true;
 			c->state = ST_WAIT_START;
 			/* always name the content type: Unbound drops an ACCEPT without one */
 			if (!send_control(c, l->accept_frame, l->accept_len))
-				return conn_fail(c, "cannot send ACCEPT: %s", evutil_socket_error_to_string(errno));
+				return conn_fail(c, "cannot send ACCEPT: %s", dt__tr_error(c->t, errno));
 			say(l, LOG_DEBUG, "%s: ACCEPT sent", c->name);
 			return true;
 		}
 		if (ctl.type == DT_CTRL_START)
 			break;
-		return conn_fail(c, "handshake error: expected READY or START, got %s (control type %u)",
+		return conn_fail(count(c, &c->l->stats.handshake_errors),
+				 "handshake error: expected READY or START, got %s (control type %u)",
 				 control_name(ctl.type), (unsigned)ctl.type);
 	case ST_WAIT_START:
 		if (ctl.type == DT_CTRL_START)
 			break;
-		return conn_fail(c, "handshake error: expected START after ACCEPT, got %s (control type %u)",
+		return conn_fail(count(c, &c->l->stats.handshake_errors),
+				 "handshake error: expected START after ACCEPT, got %s (control type %u)",
 				 control_name(ctl.type), (unsigned)ctl.type);
 	case ST_DATA:
 		if (ctl.type != DT_CTRL_STOP)
@@ -309,25 +374,10 @@ static bool conn_control(struct conn *c, const uint8_t *body, uint32_t len)
 
 	/* START */
 	if (ctl.n_content_types > 0 && !ctl.dnstap)
-		return conn_fail(c, "wrong content type: START is not for " DT_CONTENT_TYPE);
+		return conn_fail(count(c, &c->l->stats.handshake_errors),
+				 "wrong content type: START is not for " DT_CONTENT_TYPE);
 	handshake_done(c);
 	say(l, LOG_DEBUG, "%s: receiving (%s)", c->name, c->bidirectional ? "bidirectional" : "unidirectional");
-	return true;
-}
-
-/* Acts on one complete frame whose body is at body. Returns false if the connection was closed. */
-static bool conn_frame(struct conn *c, const struct dt_frame *f, const uint8_t *body)
-{
-	if (f->kind == DT_FRAME_CONTROL)
-		return conn_control(c, body, f->len);
-	c->seen++;
-	c->frames++;
-	c->bytes += f->len;
-	c->l->stats.frames++;
-	c->l->stats.bytes += f->len;
-	struct dt_item it;
-	dt_item_init(&it, body, f->len, NULL, c->name, c->seen);
-	c->l->sink.push(c->l->sink.arg, &it);
 	return true;
 }
 
@@ -338,101 +388,113 @@ static bool garbage(struct conn *c, const uint8_t *head, size_t n)
 	for (size_t i = 0, at = 0; i < n && i < 8; i++)
 		at += (size_t)snprintf(hex + at, sizeof(hex) - at, "%s%02x", i ? " " : "", head[i]);
 	if (c->state == ST_WAIT_START)
-		return conn_fail(c, "handshake error: expected START after ACCEPT, got bytes %s", hex);
-	return conn_fail(c, "not a Frame Streams sender (got %s instead of READY or START)", hex);
+		return conn_fail(count(c, &c->l->stats.handshake_errors),
+				 "handshake error: expected START after ACCEPT, got bytes %s", hex);
+	if (n >= 2 && head[0] == 0x16 && head[1] == 0x03 && !dt__tr_has_handshake(c->t))
+		return conn_fail(count(c, &c->l->stats.handshake_errors),
+				 "looks like TLS (a ClientHello: %s) on a plain socket: is --tls-cert missing, or "
+				 "should the sender not use TLS (Unbound: dnstap-tls: no)?",
+				 hex);
+	return conn_fail(count(c, &c->l->stats.handshake_errors),
+			 "not a Frame Streams sender (got %s instead of READY or START)", hex);
 }
 
-/* Memory for one frame that is not contiguous in libevent's buffer; grows to the largest such frame. */
-static uint8_t *scratch(struct dt_listener *l, size_t n)
+/* A part at least this long whose frame size is known is completed by reading straight into it; a
+ * shorter one is copied to the front of the read buffer, so that the next read continues it there. */
+#define PART_IN_PLACE 4096
+
+/* Makes room for n bytes of part. */
+static bool part_room(struct conn *c, size_t n)
 {
-	if (n > l->scratch_cap) {
-		uint8_t *p = realloc(l->scratch, n);
-		if (p == NULL)
-			return NULL;
-		l->scratch = p;
-		l->scratch_cap = n;
-	}
-	return l->scratch;
+	if (n <= c->part_cap)
+		return true;
+	uint8_t *q = realloc(c->part, n);
+	if (q == NULL)
+		return false;
+	c->part = q;
+	c->part_cap = n;
+	return true;
 }
 
-/* Handles every complete frame in the connection's input buffer. Returns false if the connection was
- * closed (c is then freed). */
-static bool conn_input(struct conn *c)
+/* Keeps p[0..n), the start of a frame that the read cut off, until the rest comes. */
+static bool keep_part(struct conn *c, const uint8_t *p, size_t n)
+{
+	c->part_len = 0;
+	if (n == 0)
+		return true;
+	if (!part_room(c, n))
+		return conn_fail(c, "out of memory");
+	memmove(c->part, p, n);
+	c->part_len = n;
+	return true;
+}
+
+/* Handles every frame in b[0..n), the bytes read (and before them what was left of an earlier read), and
+ * keeps a frame cut off at the end for the next read. Returns false if the connection was closed (c is
+ * then freed). */
+static bool conn_input(struct conn *c, const uint8_t *b, size_t n)
 {
 	struct dt_listener *l = c->l;
-	struct evbuffer *in = c->in;
-	for (;;) {
-		size_t avail = evbuffer_get_length(in);
-		if (c->skip > 0) {
-			size_t n = avail < c->skip ? avail : (size_t)c->skip;
-			evbuffer_drain(in, n);
-			c->skip -= n;
-			avail -= n;
-			if (c->skip > 0)
-				return true;
-		}
-		if (avail == 0)
-			return true;
-
-		/* The common case: whole frames inside the first chunk, handled where they lie. Anything else
-		 * (a frame across chunks, an oversize or malformed one) goes the careful way below. */
-		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, 1, NULL, &v, 1) >= 1 && v.iov_len > 0) {
-			const uint8_t *p = v.iov_base;
-			size_t used = 0;
-			for (;;) {
-				struct dt_frame f;
-				dt__frame_peek(p + used, v.iov_len - used, &f);
-				if (f.kind == DT_FRAME_NEED_MORE || f.kind == DT_FRAME_BAD ||
-				    (f.kind == DT_FRAME_DATA && (f.len > l->max_frame || c->state != ST_DATA)) ||
-				    f.header + f.len > v.iov_len - used)
-					break;
-				if (!conn_frame(c, &f, p + used + f.header))
-					return false;
-				used += f.header + f.len;
-			}
-			if (used > 0) {
-				evbuffer_drain(in, used);
-				continue;
-			}
-		}
-
-		uint8_t head[8];
-		ev_ssize_t h = evbuffer_copyout(in, head, avail < sizeof(head) ? avail : sizeof(head));
+	size_t used = 0;
+	if (c->skip > 0) {
+		used = n < c->skip ? n : (size_t)c->skip;
+		c->skip -= used;
+	}
+	while (used < n) {
+		const uint8_t *p = b + used;
+		size_t avail = n - used;
 		struct dt_frame f;
-		dt__frame_peek(head, h > 0 ? (size_t)h : 0, &f);
-		if (f.kind == DT_FRAME_NEED_MORE)
-			return true;
-		if (c->state != ST_DATA && f.kind != DT_FRAME_CONTROL)
-			return garbage(c, head, (size_t)h);
-		if (f.kind == DT_FRAME_BAD)
-			return conn_fail(c, "malformed control frame (length %u)", (unsigned)f.len);
-		if (f.kind == DT_FRAME_DATA && f.len > l->max_frame) {
+		dt__frame_peek(p, avail, &f);
+		if (f.kind == DT_FRAME_DATA && c->state == ST_DATA && f.len <= l->max_frame) {
+			/* the common case: a data frame, handed over where it lies */
+			if (f.header + f.len > avail)
+				break;
 			c->seen++;
-			l->stats.skipped++;
-			say(l, LOG_WARNING, "%s: frame %llu: data frame of %lu bytes is over the limit of %zu bytes; skipped",
-			    c->name, (unsigned long long)c->seen, (unsigned long)f.len, l->max_frame);
-			c->skip = c->skip_size = (uint64_t)f.header + f.len;
+			c->frames++;
+			c->bytes += f.len;
+			l->stats.frames++;
+			l->stats.bytes += f.len;
+			struct dt_item it;
+			dt_item_init(&it, p + f.header, f.len, NULL, c->name, c->seen);
+			l->sink.push(l->sink.arg, &it);
+			used += f.header + f.len;
 			continue;
 		}
-		size_t size = f.header + f.len;
-		if (avail < size)
-			return true; /* conn_read() lets the buffer grow to the largest frame accepted */
-		uint8_t *buf = scratch(l, size);
-		if (buf == NULL)
-			return conn_fail(c, "out of memory");
-		evbuffer_remove(in, buf, size);
-		if (!conn_frame(c, &f, buf + f.header))
+		if (f.kind == DT_FRAME_NEED_MORE)
+			break;
+		if (c->state != ST_DATA && f.kind != DT_FRAME_CONTROL)
+			return garbage(c, p, avail);
+		if (f.kind == DT_FRAME_BAD)
+			return conn_fail(count(c, &c->l->stats.bad_control), "malformed control frame (length %u)",
+					 (unsigned)f.len);
+		if (f.kind == DT_FRAME_DATA) {
+			c->seen++;
+			l->stats.skipped++;
+			say(l, LOG_WARNING,
+			    "%s: frame %llu: data frame of %lu bytes is over the limit of %zu bytes; skipped", c->name,
+			    (unsigned long long)c->seen, (unsigned long)f.len, l->max_frame);
+			c->skip_size = (uint64_t)f.header + f.len;
+			size_t k = avail < c->skip_size ? avail : (size_t)c->skip_size;
+			c->skip = c->skip_size - k;
+			used += k;
+			continue;
+		}
+		if (f.header + f.len > avail)
+			break;
+		if (!conn_control(c, p + f.header, f.len))
 			return false;
+		used += f.header + f.len;
 	}
+	return keep_part(c, b + used, n - used);
 }
 
 /* The sender has closed its side. */
 static void conn_eof(struct conn *c)
 {
-	size_t pending = evbuffer_get_length(c->in);
+	size_t pending = c->part_len;
 	if (pending > 0 || c->skip > 0)
-		conn_fail(c, "connection lost in the middle of a frame (%zu bytes of it received)",
+		conn_fail(count(c, &c->l->stats.cut),
+			  "connection lost in the middle of a frame (%zu bytes of it received)",
 			  pending > 0 ? pending : (size_t)(c->skip_size - c->skip));
 	else if (c->state != ST_DATA)
 		conn_end(c, "by the sender before the handshake completed");
@@ -440,33 +502,74 @@ static void conn_eof(struct conn *c)
 		conn_end(c, "by the sender without STOP");
 }
 
-/* Reads what the socket has, up to want bytes, and handles the complete frames. Returns the number of
- * bytes read, 0 when nothing was there, or -1 when the connection was closed.
- * The bound on memory: between reads the buffer holds at most one partial frame, smaller than the
- * largest frame accepted (an oversize one is drained as it comes), so it never exceeds that plus want. */
+static void on_io(evutil_socket_t fd, short what, void *arg);
+static void read_later(struct conn *c);
+static void read_now(struct conn *c);
+
+/* The transport waits: for reading, which the persistent read event covers, and maybe for writing. */
+static bool conn_wait(struct conn *c)
+{
+	if (!(c->t->want & DT_TR_WRITE))
+		return true;
+	if (c->wr == NULL)
+		c->wr = event_new(c->l->base, c->t->fd, EV_WRITE, on_io, c);
+	if (c->wr == NULL || event_add(c->wr, NULL) != 0)
+		return conn_fail(c, "out of memory");
+	return true;
+}
+
+/* Reads what the transport has, up to want bytes, and handles the complete frames. Returns the number
+ * of bytes read, 0 when nothing was there, or -1 when the connection was closed.
+ * The bound on memory: between reads a connection holds at most one partial frame, no larger than the
+ * largest frame accepted (an oversize one is skipped as it comes); the read buffer is the listener's. */
 static ssize_t conn_read(struct conn *c, size_t want)
 {
-	struct evbuffer_iovec v[2];
-	int nv = evbuffer_reserve_space(c->in, (ev_ssize_t)want, v, 2);
-	if (nv < 0) {
+	struct dt_listener *l = c->l;
+	if (l->rbuf == NULL && (l->rbuf = malloc(READ_SIZE)) == NULL) {
 		conn_fail(c, "out of memory");
 		return -1;
 	}
 	struct iovec iov[2];
-	size_t left = want;
-	for (int i = 0; i < nv; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
-		left -= iov[i].iov_len;
+	int nv = 1;
+	size_t glued = 0, in_part = 0;
+	bool frame_end = false; /* in_part reaches the end of the part's frame: more goes to rbuf */
+	if (c->part_len > 0) {
+		struct dt_frame f;
+		dt__frame_peek(c->part, c->part_len, &f);
+		if (f.kind != DT_FRAME_NEED_MORE && c->part_len >= PART_IN_PLACE) {
+			/* the rest of a large frame goes where its start is, the bytes after it to the buffer;
+			 * the room grows with what has come (a sender that announces a large frame and sends
+			 * nothing more does not get it all reserved) */
+			size_t whole = f.header + f.len, room = 2 * c->part_len < whole ? 2 * c->part_len : whole;
+			if (!part_room(c, room)) {
+				conn_fail(c, "out of memory");
+				return -1;
+			}
+			in_part = room - c->part_len;
+			frame_end = room == whole;
+		} else {
+			memcpy(l->rbuf, c->part, c->part_len);
+			glued = c->part_len;
+		}
 	}
-	ssize_t n;
-	do
-		n = readv(c->fd, iov, nv);
-	while (n < 0 && errno == EINTR);
+	if (want > READ_SIZE - glued)
+		want = READ_SIZE - glued;
+	if (in_part > 0) {
+		if (in_part >= want) {
+			in_part = want;
+			frame_end = false;
+		}
+		iov[0] = (struct iovec){c->part + c->part_len, in_part};
+		iov[1] = (struct iovec){l->rbuf, want - in_part};
+		nv = frame_end ? 2 : 1;
+	} else {
+		iov[0] = (struct iovec){l->rbuf + glued, want};
+	}
+	ssize_t n = dt__tr_readv(c->t, iov, nv);
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		conn_fail(c, "read error: %s", evutil_socket_error_to_string(errno));
+		if (errno == EAGAIN)
+			return conn_wait(c) ? 0 : -1;
+		conn_fail(c, "read error: %s", dt__tr_error(c->t, errno));
 		return -1;
 	}
 	if (n == 0) {
@@ -474,20 +577,85 @@ static ssize_t conn_read(struct conn *c, size_t want)
 		return -1;
 	}
 	size_t got = (size_t)n;
-	int used = 0;
-	for (; used < nv && got > 0; used++) {
-		v[used].iov_len = got < iov[used].iov_len ? got : iov[used].iov_len;
-		got -= v[used].iov_len;
+	if (in_part > 0) {
+		size_t k = got < in_part ? got : in_part;
+		c->part_len += k;
+		got -= k;
+		struct dt_frame f;
+		dt__frame_peek(c->part, c->part_len, &f);
+		if (c->part_len == f.header + f.len && !conn_input(c, c->part, c->part_len))
+			return -1;
+		return got == 0 || conn_input(c, l->rbuf, got) ? n : -1;
 	}
-	evbuffer_commit_space(c->in, v, used);
-	return conn_input(c) ? n : -1;
+	c->part_len = 0;
+	return conn_input(c, l->rbuf, glued + got) ? n : -1;
 }
 
-static void on_readable(evutil_socket_t fd, short what, void *arg)
+/* The transport's own handshake, if it has one. Returns true once it is done. */
+static bool conn_secure(struct conn *c)
+{
+	int r = dt__tr_handshake(c->t);
+	if (r > 0) {
+		c->ready = true;
+		say(c->l, LOG_INFO, "%s: %s established (%s)", c->name, c->kind->name, c->t->info);
+		return true;
+	}
+	if (r == 0)
+		conn_wait(c);
+	else
+		conn_fail(count(c, &c->l->stats.handshake_errors), "%s handshake failed: %s", c->kind->name,
+			  dt__tr_error(c->t, errno));
+	return false;
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	conn_read(arg, READ_SIZE);
+	struct conn *c = arg;
+	if (!c->ready && !conn_secure(c))
+		return;
+	/* one read per wake-up, so that busy senders take turns; bytes a transport holds make no event */
+	ssize_t n;
+	do {
+		if ((n = conn_read(c, READ_SIZE)) < 0)
+			return;
+	} while (n > 0 && dt__tr_pending(c->t) > 0);
+	if (n > 0 && n < SMALL_READ && c->state == ST_DATA)
+		read_later(c);
+	else if (c->deferred && (n == 0 || n >= SMALL_READ))
+		read_now(c);
+}
+
+static void on_later(evutil_socket_t fd, short what, void *arg)
+{
+	on_io(fd, what, arg);
+}
+
+/* The next read waits the read delay (see SMALL_READ); the read event is off meanwhile. */
+static void read_later(struct conn *c)
+{
+	struct dt_listener *l = c->l;
+	if (l->later == NULL)
+		return;
+	if (c->later == NULL && (c->later = evtimer_new(l->base, on_later, c)) == NULL)
+		return; /* out of memory: read at once, as without batching */
+	if (evtimer_add(c->later, l->later) != 0)
+		return;
+	if (!c->deferred) {
+		event_del(c->rd);
+		c->deferred = true;
+	}
+}
+
+/* Back to reading at each wake-up: the sender was idle for the read delay, or it is ahead of us. */
+static void read_now(struct conn *c)
+{
+	if (event_add(c->rd, NULL) != 0) {
+		conn_fail(c, "out of memory");
+		return;
+	}
+	c->deferred = false;
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
@@ -496,35 +664,31 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct conn *c = arg;
 	unsigned ms = c->l->timeout_ms;
-	if (ms % 1000 == 0)
-		conn_fail(c, "handshake timeout: no %s within %u s", c->state == ST_FIRST ? "READY or START" : "START",
-			  ms / 1000);
+	if (!c->ready) /* the transport's own handshake (TLS) has not finished */
+		conn_fail(count(c, &c->l->stats.handshake_timeouts),
+			  "handshake timeout: %s handshake not complete within %u ms", c->kind->name, ms);
+	else if (ms % 1000 == 0)
+		conn_fail(count(c, &c->l->stats.handshake_timeouts), "handshake timeout: no %s within %u s",
+			  c->state == ST_FIRST ? "READY or START" : "START", ms / 1000);
 	else
-		conn_fail(c, "handshake timeout: no %s within %u ms",
+		conn_fail(count(c, &c->l->stats.handshake_timeouts), "handshake timeout: no %s within %u ms",
 			  c->state == ST_FIRST ? "READY or START" : "START", ms);
 }
 
-static void format_addr(const struct sockaddr *sa, socklen_t len, char *out, size_t size)
+/* Takes t, a new connection made with kind, whose log lines begin with name. */
+static dt_res conn_new(struct dt_listener *l, struct dt_transport *t, const struct dt_transport_kind *kind,
+		       const char *name)
 {
-	char host[NI_MAXHOST], port[NI_MAXSERV];
-	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		snprintf(out, size, "?");
-		return;
-	}
-	snprintf(out, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
-}
-
-/* Takes fd, a connected socket, as a new connection whose log lines begin with name. */
-static dt_res conn_new(struct dt_listener *l, evutil_socket_t fd, const char *name)
-{
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = t != NULL ? calloc(1, sizeof(*c)) : NULL;
 	if (c == NULL) {
 		say(l, LOG_ERR, "%s: out of memory; closed", name);
-		evutil_closesocket(fd);
+		dt__tr_close(t);
 		return DT_ERR_NOMEM;
 	}
 	c->l = l;
-	c->fd = fd;
+	c->t = t;
+	c->kind = kind;
+	c->ready = !dt__tr_has_handshake(t);
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->next = l->conns;
 	if (l->conns != NULL)
@@ -533,9 +697,8 @@ static dt_res conn_new(struct dt_listener *l, evutil_socket_t fd, const char *na
 	l->n_conns++;
 	l->stats.open = l->n_conns;
 
-	c->in = evbuffer_new();
-	c->rd = event_new(l->base, fd, EV_READ | EV_PERSIST, on_readable, c);
-	if (c->in == NULL || c->rd == NULL || event_add(c->rd, NULL) != 0) {
+	c->rd = event_new(l->base, t->fd, EV_READ | EV_PERSIST, on_io, c);
+	if (c->rd == NULL || event_add(c->rd, NULL) != 0) {
 		conn_fail(c, "out of memory");
 		return DT_ERR_NOMEM;
 	}
@@ -559,8 +722,9 @@ static dt_res conn_new(struct dt_listener *l, evutil_socket_t fd, const char *na
 				    "limit of %u connections reached (--max-connections): new senders wait until one closes",
 				    l->max_conns);
 			else
-				say(l, LOG_WARNING, "limit of %u connections reached %llu more time%s in the last %lld s",
-				    l->max_conns, (unsigned long long)l->limit_hits, l->limit_hits == 1 ? "" : "s",
+				say(l, LOG_WARNING,
+				    "limit of %u connections reached %llu more time%s in the last %lld s", l->max_conns,
+				    (unsigned long long)l->limit_hits, l->limit_hits == 1 ? "" : "s",
 				    (long long)(now.tv_sec - l->limit_said));
 			l->limit_said = now.tv_sec;
 			l->limit_hits = 0;
@@ -568,7 +732,30 @@ static dt_res conn_new(struct dt_listener *l, evutil_socket_t fd, const char *na
 		l->at_limit = true;
 		set_accepting(l);
 	}
+	/* a transport with a handshake may have to speak first */
+	if (!c->ready)
+		conn_secure(c);
 	return DT_OK;
+}
+
+static bool in_range(const struct allow *a, const uint8_t *addr)
+{
+	unsigned whole = a->bits / 8, rest = a->bits % 8;
+	if (memcmp(a->addr, addr, whole) != 0)
+		return false;
+	return rest == 0 || ((a->addr[whole] ^ addr[whole]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+static bool allowed(const struct dt_listener *l, const struct sockaddr *sa)
+{
+	if (l->n_allow == 0)
+		return true;
+	const uint8_t *addr = sa->sa_family == AF_INET ? (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr
+						       : (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	for (size_t i = 0; i < l->n_allow; i++)
+		if (l->allow[i].family == sa->sa_family && in_range(&l->allow[i], addr))
+			return true;
+	return false;
 }
 
 static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
@@ -576,16 +763,29 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	(void)evl;
 	struct sock *s = arg;
 	struct dt_listener *l = s->l;
+	if (sa->sa_family != AF_UNIX && !allowed(l, sa)) {
+		char peer[DT_TR_PEER_MAX];
+		dt__format_addr(sa, (socklen_t)salen, peer, sizeof(peer));
+		say(l, LOG_WARNING, "%s: refused a connection from %s: not in the allowed ranges (--allow)", s->name,
+		    peer);
+		l->stats.refused++;
+		evutil_closesocket(fd);
+		return;
+	}
 	uint64_t id = ++l->stats.connections;
+	struct dt_transport *t = dt__tr_wrap(s->kind, fd, true, sa, (socklen_t)salen);
 	char name[NAME_MAX_LEN];
 	if (sa->sa_family == AF_UNIX) {
 		snprintf(name, sizeof(name), "%s: connection %llu", s->name, (unsigned long long)id);
 	} else {
-		char peer[80]; /* "[v6 address%scope]:port" */
-		format_addr(sa, (socklen_t)salen, peer, sizeof(peer));
+		char peer[DT_TR_PEER_MAX]; /* "[v6 address%scope]:port" */
+		if (t != NULL)
+			snprintf(peer, sizeof(peer), "%s", t->peer);
+		else
+			dt__format_addr(sa, (socklen_t)salen, peer, sizeof(peer));
 		snprintf(name, sizeof(name), "%s: connection %llu from %s", s->name, (unsigned long long)id, peer);
 	}
-	conn_new(l, fd, name);
+	conn_new(l, t, s->kind, name);
 }
 
 dt_res dt_listener_add_connected(struct dt_listener *l, int fd, const char *name)
@@ -602,12 +802,14 @@ dt_res dt_listener_add_connected(struct dt_listener *l, int fd, const char *name
 		return DT_ERR_IO;
 	}
 	l->stats.connections++;
-	return conn_new(l, fd, name);
+	/* an inherited socket or one end of a socketpair: plain, whatever its family */
+	return conn_new(l, dt__tr_wrap(&dt__transport_unix, fd, true, NULL, 0), &dt__transport_unix, name);
 }
 
 /* ==== Listening sockets ==== */
 
-static dt_res add_sock(struct dt_listener *l, int fd, const char *name, bool unix_path)
+static dt_res add_sock(struct dt_listener *l, int fd, const char *name, bool unix_path,
+		       const struct dt_transport_kind *kind)
 {
 	struct sock *s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->name = strdup(name)) == NULL) {
@@ -616,6 +818,7 @@ static dt_res add_sock(struct dt_listener *l, int fd, const char *name, bool uni
 		return DT_ERR_NOMEM;
 	}
 	s->l = l;
+	s->kind = kind;
 	s->unix_path = unix_path;
 	struct stat st;
 	if (unix_path && stat(name, &st) == 0) {
@@ -709,10 +912,10 @@ dt_res dt_listener_add_unix(struct dt_listener *l, const char *path)
 		errno = e;
 		return DT_ERR_IO;
 	}
-	return add_sock(l, fd, path, true);
+	return add_sock(l, fd, path, true, &dt__transport_unix);
 }
 
-static dt_res tcp_listen_one(struct dt_listener *l, const struct addrinfo *ai)
+static dt_res tcp_listen_one(struct dt_listener *l, const struct addrinfo *ai, const struct dt_transport_kind *kind)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0)
@@ -732,11 +935,11 @@ static dt_res tcp_listen_one(struct dt_listener *l, const struct addrinfo *ai)
 		return DT_ERR_IO;
 	}
 	char name[NI_MAXHOST + NI_MAXSERV + 4];
-	format_addr((struct sockaddr *)&ss, len, name, sizeof(name));
-	return add_sock(l, fd, name, false);
+	dt__format_addr((struct sockaddr *)&ss, len, name, sizeof(name));
+	return add_sock(l, fd, name, false, kind);
 }
 
-dt_res dt_listener_add_tcp(struct dt_listener *l, const char *host_port)
+static dt_res add_tcp(struct dt_listener *l, const char *host_port, const struct dt_transport_kind *kind)
 {
 	char host[NI_MAXHOST], port[8];
 	bool bracketed;
@@ -759,12 +962,84 @@ dt_res dt_listener_add_tcp(struct dt_listener *l, const char *host_port)
 	for (const struct addrinfo *ai = res; ai != NULL && r == DT_OK; ai = ai->ai_next) {
 		bool dup = false; /* resolvers repeat addresses (one per socket type, /etc/hosts twice...) */
 		for (const struct addrinfo *prev = res; prev != ai && !dup; prev = prev->ai_next)
-			dup = prev->ai_addrlen == ai->ai_addrlen && memcmp(prev->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0;
+			dup = prev->ai_addrlen == ai->ai_addrlen &&
+			      memcmp(prev->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0;
 		if (!dup)
-			r = tcp_listen_one(l, ai);
+			r = tcp_listen_one(l, ai, kind);
 	}
 	freeaddrinfo(res);
 	return r;
+}
+
+dt_res dt_listener_add_tcp(struct dt_listener *l, const char *host_port)
+{
+	return add_tcp(l, host_port, &dt__transport_tcp);
+}
+
+dt_res dt_listener_add_tls(struct dt_listener *l, const char *host_port, const struct dt_tls_server_options *opt)
+{
+	char err[300];
+	struct dt_transport_kind **more = realloc(l->tls, (l->n_tls + 1) * sizeof(*more));
+	if (more == NULL)
+		return DT_ERR_NOMEM;
+	l->tls = more;
+	struct dt_transport_kind *k = dt__tls_server_kind(opt, err, sizeof(err));
+	if (k == NULL) {
+		say(l, LOG_ERR, "%s: TLS: %s", host_port != NULL ? host_port : "?", err);
+		return DT_ERR_INVALID;
+	}
+	/* kept until dt_listener_free(): the sockets (several, for a name) and their connections use it */
+	l->tls[l->n_tls++] = k;
+	return add_tcp(l, host_port, k);
+}
+
+dt_res dt_listener_reload(struct dt_listener *l)
+{
+	dt_res r = DT_OK;
+	for (size_t i = 0; i < l->n_tls; i++) {
+		char err[300];
+		if (dt__tls_reload(l->tls[i], err, sizeof(err))) {
+			say(l, LOG_INFO, "TLS: certificate and key reloaded for new connections");
+			continue;
+		}
+		say(l, LOG_ERR, "TLS: reload failed, keeping the certificate in use: %s", err);
+		r = DT_ERR_INVALID;
+	}
+	return r;
+}
+
+dt_res dt_listener_allow(struct dt_listener *l, const char *cidr)
+{
+	struct allow a = {0};
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = cidr != NULL ? strchr(cidr, '/') : NULL;
+	size_t n = cidr == NULL ? 0 : slash != NULL ? (size_t)(slash - cidr) : strlen(cidr);
+	if (n == 0 || n >= sizeof(host))
+		return DT_ERR_INVALID;
+	memcpy(host, cidr, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, a.addr) == 1)
+		a.family = AF_INET;
+	else if (inet_pton(AF_INET6, host, a.addr) == 1)
+		a.family = AF_INET6;
+	else
+		return DT_ERR_INVALID;
+	unsigned max = a.family == AF_INET ? 32 : 128;
+	a.bits = max;
+	if (slash != NULL) {
+		char *end;
+		errno = 0;
+		unsigned long b = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 || b > max)
+			return DT_ERR_INVALID;
+		a.bits = (unsigned)b;
+	}
+	struct allow *more = realloc(l->allow, (l->n_allow + 1) * sizeof(*more));
+	if (more == NULL)
+		return DT_ERR_NOMEM;
+	l->allow = more;
+	l->allow[l->n_allow++] = a;
+	return DT_OK;
 }
 
 /* Adopts a socket that is already bound and listening (systemd's socket activation). */
@@ -783,8 +1058,12 @@ dt_res dt_listener_add_listening(struct dt_listener *l, int fd, const char *name
 	}
 	if (evutil_make_socket_nonblocking(fd) != 0 || evutil_make_socket_closeonexec(fd) != 0)
 		return DT_ERR_IO;
+	struct sockaddr_storage ss;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return DT_ERR_IO;
 	/* the socket file is the service manager's: never removed by us */
-	return add_sock(l, fd, name, false);
+	return add_sock(l, fd, name, false, ss.ss_family == AF_UNIX ? &dt__transport_unix : &dt__transport_tcp);
 }
 
 dt_res dt_listener_set_unix_permissions(struct dt_listener *l, unsigned mode, long uid, long gid)
@@ -818,7 +1097,8 @@ struct dt_listener *dt_listener_new(struct event_base *base, const struct dt_sin
 	l->accept_len = dt__control_build(l->accept_frame, DT_CTRL_ACCEPT, true);
 	l->finish_len = dt__control_build(l->finish_frame, DT_CTRL_FINISH, false);
 	l->retry = evtimer_new(base, on_retry, l);
-	if (l->accept_len == 0 || l->finish_len == 0 || l->retry == NULL ||
+	l->trim = evtimer_new(base, on_trim, l);
+	if (l->accept_len == 0 || l->finish_len == 0 || l->retry == NULL || l->trim == NULL ||
 	    dt_listener_set_handshake_timeout(l, DT_DEFAULT_HANDSHAKE_TIMEOUT_MS) != DT_OK) {
 		dt_listener_free(l);
 		errno = ENOMEM;
@@ -854,6 +1134,19 @@ dt_res dt_listener_set_handshake_timeout(struct dt_listener *l, unsigned ms)
 	return l->timeout != NULL ? DT_OK : DT_ERR_NOMEM;
 }
 
+dt_res dt_listener_set_read_delay(struct dt_listener *l, unsigned us)
+{
+	l->later = NULL;
+	if (us == 0)
+		return DT_OK;
+	if (us >= 1000000)
+		return DT_ERR_INVALID;
+	/* all connections' batched reads share one common timeout: O(1) each */
+	struct timeval tv = {0, (suseconds_t)us};
+	l->later = event_base_init_common_timeout(l->base, &tv);
+	return l->later != NULL ? DT_OK : DT_ERR_NOMEM;
+}
+
 dt_res dt_listener_set_max_connections(struct dt_listener *l, unsigned n)
 {
 	l->max_conns = n ? n : DT_DEFAULT_MAX_CONNECTIONS;
@@ -863,20 +1156,19 @@ dt_res dt_listener_set_max_connections(struct dt_listener *l, unsigned n)
 /* Reads what the kernel holds for this connection right now, without waiting for more, and handles it. */
 static void conn_drain(struct conn *c)
 {
-	int queued = 0;
-	if (ioctl(c->fd, FIONREAD, &queued) == 0) {
-		while (queued > 0) {
-			ssize_t n = conn_read(c, (size_t)queued < READ_SIZE ? (size_t)queued : READ_SIZE);
-			if (n < 0)
-				return; /* closed, and logged */
-			if (n == 0)
-				break;
-			queued -= (int)n;
-		}
+	ssize_t queued = c->ready ? dt__tr_readable(c->t) : 0;
+	while (queued > 0) {
+		ssize_t n = conn_read(c, (size_t)queued < READ_SIZE ? (size_t)queued : READ_SIZE);
+		if (n < 0)
+			return; /* closed, and logged */
+		if (n == 0)
+			break;
+		queued -= n;
 	}
-	size_t pending = evbuffer_get_length(c->in);
+	size_t pending = c->part_len;
 	if (pending > 0 || c->skip > 0)
-		conn_fail(c, "shutting down in the middle of a frame (%zu bytes of it received)",
+		conn_fail(count(c, &c->l->stats.cut),
+			  "shutting down in the middle of a frame (%zu bytes of it received)",
 			  pending > 0 ? pending : (size_t)(c->skip_size - c->skip));
 	else
 		conn_end(c, "shutting down");
@@ -902,6 +1194,8 @@ void dt_listener_shutdown(struct dt_listener *l)
 		conn_drain(l->conns);
 	if (l->retry != NULL)
 		event_del(l->retry);
+	if (l->trim != NULL)
+		event_del(l->trim);
 }
 
 void dt_listener_get_stats(const struct dt_listener *l, struct dt_listener_stats *s)
@@ -916,6 +1210,12 @@ void dt_listener_free(struct dt_listener *l)
 	dt_listener_shutdown(l);
 	if (l->retry != NULL)
 		event_free(l->retry);
-	free(l->scratch);
+	if (l->trim != NULL)
+		event_free(l->trim);
+	free(l->rbuf);
+	for (size_t i = 0; i < l->n_tls; i++)
+		dt__tls_kind_free(l->tls[i]);
+	free(l->tls);
+	free(l->allow);
 	free(l);
 }

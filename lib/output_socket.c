@@ -14,8 +14,11 @@
 #include "log.h"
 #include "addr.h"
 #include "frame.h"
+#include "message_fields.h"
 #include "output.h"
+#include "queue.h"
 #include "sender.h"
+#include "transport.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -44,7 +47,7 @@
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_RECONNECT_MAX_MS 3000
 #define RECONNECT_MIN_MS 100
-#define TICK_MS 10             /* idle flush: the latency of a lone message */
+#define TICK_MS 10 /* idle flush: the latency of a lone message */
 /* Messages that make a producer wake the thread before the tick (at most a quarter of the queue).
  * Large batches keep the sender and the collector from waking up for every few messages. */
 #define WAKE_BATCH 1024
@@ -56,6 +59,8 @@
 
 struct target {
 	bool tcp;
+	bool tls;
+	const struct dt_transport_kind *kind;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char host[256];
 	char port[8];
@@ -81,14 +86,21 @@ static dt_res parse_spec(const char *spec, struct target *t)
 	if (spec == NULL || spec[0] == '\0')
 		return DT_ERR_INVALID;
 	const char *path = spec;
-	if (strncmp(spec, "tcp://", 6) == 0)
+	t->kind = &dt__transport_unix;
+	if (strncmp(spec, "tcp://", 6) == 0) {
+		t->kind = &dt__transport_tcp;
 		return parse_hostport(spec + 6, t);
+	}
+	if (strncmp(spec, "tls://", 6) == 0) {
+		t->tls = true; /* its kind is made by the open, from the options */
+		return parse_hostport(spec + 6, t);
+	}
 	if (strncmp(spec, "unix://", 7) == 0)
 		path = spec + 7;
 	else if (strncmp(spec, "unix:", 5) == 0)
 		path = spec + 5;
 	else if (strstr(spec, "://") != NULL)
-		return DT_ERR_INVALID; /* tls:// and friends: not (yet) */
+		return DT_ERR_INVALID; /* unknown scheme */
 	size_t n = strlen(path);
 	if (n == 0 || n >= sizeof(t->path))
 		return DT_ERR_INVALID;
@@ -101,6 +113,7 @@ static dt_res parse_spec(const char *spec, struct target *t)
 enum state {
 	ST_IDLE,       /* no connection; a retry is scheduled */
 	ST_CONNECTING, /* non-blocking connect in progress */
+	ST_SECURING,   /* connected; the transport's own handshake (TLS) in progress */
 	ST_HANDSHAKE,  /* READY sent, waiting for ACCEPT */
 	ST_CONNECTED,  /* START sent: data phase */
 	ST_STOPPING,   /* STOP sent, waiting for FINISH */
@@ -112,27 +125,20 @@ struct socket_output {
 	char *spec;
 	struct target target;
 	struct dt_sender_options opt;
+	struct dt_transport_kind *tls; /* target.kind when TLS: made at open, freed with the output */
+
+	/* Messages not yet sent: records in the queue, and frames in out (taken from it, in flight). Its
+	 * counters are the output's sent and dropped. */
+	struct dt_queue *q;
 
 	/* ---- shared between callers and the thread, under mu ---- */
 	pthread_mutex_t mu;
-	pthread_cond_t cv; /* room in the queue, open result, failure */
-	uint8_t *ring;
-	size_t cap;
-	size_t head, tail; /* producers write records at head, the thread takes them from tail */
-	size_t wrap;       /* when wrapped: data is [tail, wrap) then [0, head) */
-	bool wrapped;
-	size_t count; /* messages not yet sent: records in the ring and frames in out */
-	size_t max_count;
-	size_t wake_batch;
-	bool wake_pending; /* a wake-up is on its way or pointless (not connected): producers stay quiet */
+	pthread_cond_t cv; /* open result */
 	bool closing;
-	unsigned waiters;
-	bool failed; /* blocking mode: collector given up; writes fail with fail_errno */
-	int fail_errno;
 	bool open_done;
 	dt_res open_res;
 	int open_errno;
-	uint64_t sent, dropped, connects;
+	uint64_t connects;
 	bool connected;
 
 	/* ---- the thread's own ---- */
@@ -142,8 +148,10 @@ struct socket_output {
 	struct event_base *evbase;
 	struct event *ev_wake, *ev_tick, *ev_retry, *ev_deadline;
 	struct event *ev_r, *ev_w;
-	int fd;
+	struct dt_transport *t; /* the connection (connecting, or up); NULL: none */
 	enum state st;
+	bool failed; /* blocking mode: collector given up; writes fail with fail_errno */
+	int fail_errno;
 	/* frames being written: out[0..out_len), written up to out_off, whole frames counted up to out_done */
 	uint8_t *out;
 	size_t out_cap, out_len, out_off, out_done;
@@ -197,6 +205,12 @@ static void wake_thread(struct socket_output *o)
 	(void)n;
 }
 
+/* The queue's notification: a batch is waiting, or a blocked producer needs room. */
+static void notify_thread(void *o)
+{
+	wake_thread(o);
+}
+
 /* ==== The queue (callers' side) ==== */
 
 /* A record in the ring: a 4-byte header (the body's length; the top bit set for a tap message), then
@@ -204,43 +218,60 @@ static void wake_thread(struct socket_output *o)
  * strings, so that copying a message costs the caller a few hundred bytes of memcpy and no protobuf. */
 #define REC_MESSAGE 0x80000000u
 
+/* X-macro lists, which clang-format cannot indent stably: */
+/* clang-format off */
+/* Byte strings of a record, in this order: the Dnstap's, the Message's, Policy.type, the Policy's. */
 enum {
-	S_IDENTITY, S_VERSION, S_EXTRA, S_QUERY_ADDRESS, S_RESPONSE_ADDRESS, S_QUERY_MESSAGE, S_RESPONSE_MESSAGE,
-	S_QUERY_ZONE, S_POLICY_TYPE, S_POLICY_RULE, S_POLICY_VALUE, N_STRINGS
+#define X(f, pb) S_##f,
+	DT_DNSTAP_BYTES(X)
+	DT_MESSAGE_BYTES(X)
+	S_policy_type,
+	DT_POLICY_BYTES(X)
+#undef X
+	N_STRINGS
 };
 
+/* Number fields of a record: bit i of rec.has says field i is present (then policy, then the strings). */
 enum {
-	H_SOCKET_FAMILY = 1u << 0, H_SOCKET_PROTOCOL = 1u << 1, H_QUERY_PORT = 1u << 2, H_RESPONSE_PORT = 1u << 3,
-	H_QUERY_TIME_SEC = 1u << 4, H_QUERY_TIME_NSEC = 1u << 5, H_RESPONSE_TIME_SEC = 1u << 6,
-	H_RESPONSE_TIME_NSEC = 1u << 7, H_HTTP_PROTOCOL = 1u << 8, H_POLICY = 1u << 9, H_POLICY_ACTION = 1u << 10,
-	H_POLICY_MATCH = 1u << 11, H_STRING0 = 1u << 16 /* then one bit per string: present */
+#define X(f, pb, type, absent) N_##f,
+	DT_MESSAGE_NUMBERS(X)
+	DT_POLICY_NUMBERS(X)
+#undef X
+	N_POLICY,
+	N_STRING0
 };
 
 struct rec {
 	uint32_t has;
-	int32_t type, socket_family, socket_protocol, http_protocol, policy_action, policy_match;
-	uint32_t query_port, response_port, query_time_nsec, response_time_nsec;
-	uint64_t query_time_sec, response_time_sec;
+	int32_t type;
+#define X(f, pb, type, absent) type f;
+	DT_MESSAGE_NUMBERS(X)
+	DT_POLICY_NUMBERS(X)
+#undef X
 	uint32_t len[N_STRINGS];
 };
+/* clang-format on */
+
+#define HAS(i) (1u << (i))
+_Static_assert(N_STRING0 + N_STRINGS <= 32, "a record's presence bits fit in rec.has");
 
 /* Length of a byte string in a record: 0 when absent. policy_type counts its NUL, so that the sender
  * can use it in place. */
 #define STR_LEN(has, b) ((has) && (b).data != NULL ? (b).len : 0)
-#define POLICY_TYPE_LEN(m)                                                                                  \
+#define POLICY_TYPE_LEN(m) \
 	((m)->has_policy && (m)->has_policy_type && (m)->policy_type != NULL ? strlen((m)->policy_type) + 1 : 0)
 
 /* Size of m's record body, or 0 if a byte string is too long to be framed. */
 static size_t record_size(const struct dt_message *m)
 {
 	size_t l[N_STRINGS] = {
-		STR_LEN(m->has_identity, m->identity), STR_LEN(m->has_version, m->version),
-		STR_LEN(m->has_extra, m->extra), STR_LEN(m->has_query_address, m->query_address),
-		STR_LEN(m->has_response_address, m->response_address),
-		STR_LEN(m->has_query_message, m->query_message),
-		STR_LEN(m->has_response_message, m->response_message), STR_LEN(m->has_query_zone, m->query_zone),
-		POLICY_TYPE_LEN(m), STR_LEN(m->has_policy && m->has_policy_rule, m->policy_rule),
-		STR_LEN(m->has_policy && m->has_policy_value, m->policy_value),
+#define X(f, pb) [S_##f] = STR_LEN(m->has_##f, m->f),
+		DT_DNSTAP_BYTES(X) DT_MESSAGE_BYTES(X)
+#undef X
+#define X(f, pb) [S_##f] = STR_LEN(m->has_policy && m->has_##f, m->f),
+			DT_POLICY_BYTES(X)
+#undef X
+				[S_policy_type] = POLICY_TYPE_LEN(m),
 	};
 	size_t n = sizeof(struct rec), any = 0;
 	for (int i = 0; i < N_STRINGS; i++) {
@@ -255,7 +286,7 @@ static uint8_t *put_string(struct rec *r, int i, bool has, const uint8_t *data, 
 {
 	if (!has)
 		return q;
-	r->has |= H_STRING0 << i;
+	r->has |= HAS(N_STRING0 + i);
 	if (data == NULL || len == 0)
 		return q;
 	r->len[i] = (uint32_t)len;
@@ -265,45 +296,34 @@ static uint8_t *put_string(struct rec *r, int i, bool has, const uint8_t *data, 
 
 static void record_write(uint8_t *p, const struct dt_message *m)
 {
-	struct rec r = {
-		.type = m->type,
-		.socket_family = m->socket_family,
-		.socket_protocol = m->socket_protocol,
-		.http_protocol = m->http_protocol,
-		.policy_action = m->policy_action,
-		.policy_match = m->policy_match,
-		.query_port = m->query_port,
-		.response_port = m->response_port,
-		.query_time_nsec = m->query_time_nsec,
-		.response_time_nsec = m->response_time_nsec,
-		.query_time_sec = m->query_time_sec,
-		.response_time_sec = m->response_time_sec,
-	};
-	r.has = (m->has_socket_family ? H_SOCKET_FAMILY : 0) | (m->has_socket_protocol ? H_SOCKET_PROTOCOL : 0) |
-		(m->has_query_port ? H_QUERY_PORT : 0) | (m->has_response_port ? H_RESPONSE_PORT : 0) |
-		(m->has_query_time_sec ? H_QUERY_TIME_SEC : 0) | (m->has_query_time_nsec ? H_QUERY_TIME_NSEC : 0) |
-		(m->has_response_time_sec ? H_RESPONSE_TIME_SEC : 0) |
-		(m->has_response_time_nsec ? H_RESPONSE_TIME_NSEC : 0) |
-		(m->has_http_protocol ? H_HTTP_PROTOCOL : 0) | (m->has_policy ? H_POLICY : 0) |
-		(m->has_policy && m->has_policy_action ? H_POLICY_ACTION : 0) |
-		(m->has_policy && m->has_policy_match ? H_POLICY_MATCH : 0);
-	uint8_t *q = p + sizeof(r);
-	q = put_string(&r, S_IDENTITY, m->has_identity, m->identity.data, m->identity.len, q);
-	q = put_string(&r, S_VERSION, m->has_version, m->version.data, m->version.len, q);
-	q = put_string(&r, S_EXTRA, m->has_extra, m->extra.data, m->extra.len, q);
-	q = put_string(&r, S_QUERY_ADDRESS, m->has_query_address, m->query_address.data, m->query_address.len, q);
-	q = put_string(&r, S_RESPONSE_ADDRESS, m->has_response_address, m->response_address.data,
-		       m->response_address.len, q);
-	q = put_string(&r, S_QUERY_MESSAGE, m->has_query_message, m->query_message.data, m->query_message.len, q);
-	q = put_string(&r, S_RESPONSE_MESSAGE, m->has_response_message, m->response_message.data,
-		       m->response_message.len, q);
-	q = put_string(&r, S_QUERY_ZONE, m->has_query_zone, m->query_zone.data, m->query_zone.len, q);
+	struct rec r = {.type = m->type};
+#define X(f, pb, type, absent) \
+	r.f = m->f;            \
+	if (m->has_##f)        \
+		r.has |= HAS(N_##f);
+	DT_MESSAGE_NUMBERS(X)
+#undef X
 	if (m->has_policy) {
-		q = put_string(&r, S_POLICY_TYPE, m->has_policy_type && m->policy_type != NULL,
-			       (const uint8_t *)m->policy_type, POLICY_TYPE_LEN(m), q);
-		q = put_string(&r, S_POLICY_RULE, m->has_policy_rule, m->policy_rule.data, m->policy_rule.len, q);
-		put_string(&r, S_POLICY_VALUE, m->has_policy_value, m->policy_value.data, m->policy_value.len, q);
+		r.has |= HAS(N_POLICY);
+#define X(f, pb, type, absent) \
+	if (m->has_##f)        \
+		r.has |= HAS(N_##f);
+		DT_POLICY_NUMBERS(X)
+#undef X
 	}
+#define X(f, pb, type, absent) r.f = m->f;
+	DT_POLICY_NUMBERS(X)
+#undef X
+	uint8_t *q = p + sizeof(r);
+#define X(f, pb) q = put_string(&r, S_##f, m->has_##f, m->f.data, m->f.len, q);
+	DT_DNSTAP_BYTES(X)
+	DT_MESSAGE_BYTES(X)
+	if (m->has_policy) {
+		q = put_string(&r, S_policy_type, m->has_policy_type && m->policy_type != NULL,
+			       (const uint8_t *)m->policy_type, POLICY_TYPE_LEN(m), q);
+		DT_POLICY_BYTES(X)
+	}
+#undef X
 	memcpy(p, &r, sizeof(r));
 }
 
@@ -317,87 +337,45 @@ static void record_read(const uint8_t *p, struct dt_message *m, const struct soc
 	m->dnstap_type = DT_TYPE_MESSAGE;
 	m->has_message = true;
 	m->type = r.type;
-	m->has_socket_family = r.has & H_SOCKET_FAMILY;
-	m->socket_family = r.socket_family;
-	m->has_socket_protocol = r.has & H_SOCKET_PROTOCOL;
-	m->socket_protocol = r.socket_protocol;
-	m->has_query_port = r.has & H_QUERY_PORT;
-	m->query_port = r.query_port;
-	m->has_response_port = r.has & H_RESPONSE_PORT;
-	m->response_port = r.response_port;
-	m->has_query_time_sec = r.has & H_QUERY_TIME_SEC;
-	m->query_time_sec = r.query_time_sec;
-	m->has_query_time_nsec = r.has & H_QUERY_TIME_NSEC;
-	m->query_time_nsec = r.query_time_nsec;
-	m->has_response_time_sec = r.has & H_RESPONSE_TIME_SEC;
-	m->response_time_sec = r.response_time_sec;
-	m->has_response_time_nsec = r.has & H_RESPONSE_TIME_NSEC;
-	m->response_time_nsec = r.response_time_nsec;
-	m->has_http_protocol = r.has & H_HTTP_PROTOCOL;
-	m->http_protocol = r.http_protocol;
-	m->has_policy = r.has & H_POLICY;
-	m->has_policy_action = r.has & H_POLICY_ACTION;
-	m->policy_action = r.policy_action;
-	m->has_policy_match = r.has & H_POLICY_MATCH;
-	m->policy_match = r.policy_match;
+	m->has_policy = r.has & HAS(N_POLICY);
+#define X(f, pb, type, absent)           \
+	m->has_##f = r.has & HAS(N_##f); \
+	m->f = r.f;
+	DT_MESSAGE_NUMBERS(X)
+	DT_POLICY_NUMBERS(X)
+#undef X
 
 	struct dt_bytes str[N_STRINGS];
 	bool present[N_STRINGS];
 	const uint8_t *q = p + sizeof(r);
 	for (int i = 0; i < N_STRINGS; i++) {
-		present[i] = r.has & (H_STRING0 << i);
+		present[i] = r.has & HAS(N_STRING0 + i);
 		str[i] = (struct dt_bytes){q, r.len[i]};
 		q += r.len[i];
 	}
-	m->has_identity = present[S_IDENTITY];
-	m->identity = str[S_IDENTITY];
+#define X(f, pb)                     \
+	m->has_##f = present[S_##f]; \
+	m->f = str[S_##f];
+	DT_DNSTAP_BYTES(X)
+	DT_MESSAGE_BYTES(X)
+	DT_POLICY_BYTES(X)
+#undef X
 	if (!m->has_identity && o->identity.data != NULL) {
 		m->has_identity = true;
 		m->identity = o->identity;
 	}
-	m->has_version = present[S_VERSION];
-	m->version = str[S_VERSION];
 	if (!m->has_version && o->version.data != NULL) {
 		m->has_version = true;
 		m->version = o->version;
 	}
-	m->has_extra = present[S_EXTRA];
-	m->extra = str[S_EXTRA];
-	m->has_query_address = present[S_QUERY_ADDRESS];
-	m->query_address = str[S_QUERY_ADDRESS];
-	m->has_response_address = present[S_RESPONSE_ADDRESS];
-	m->response_address = str[S_RESPONSE_ADDRESS];
-	m->has_query_message = present[S_QUERY_MESSAGE];
-	m->query_message = str[S_QUERY_MESSAGE];
-	m->has_response_message = present[S_RESPONSE_MESSAGE];
-	m->response_message = str[S_RESPONSE_MESSAGE];
-	m->has_query_zone = present[S_QUERY_ZONE];
-	m->query_zone = str[S_QUERY_ZONE];
-	m->has_policy_type = present[S_POLICY_TYPE];
-	m->policy_type = present[S_POLICY_TYPE] ? (const char *)str[S_POLICY_TYPE].data : NULL;
-	m->has_policy_rule = present[S_POLICY_RULE];
-	m->policy_rule = str[S_POLICY_RULE];
-	m->has_policy_value = present[S_POLICY_VALUE];
-	m->policy_value = str[S_POLICY_VALUE];
+	m->has_policy_type = present[S_policy_type];
+	m->policy_type = present[S_policy_type] ? (const char *)str[S_policy_type].data : NULL;
 }
 
-#define NO_ROOM ((size_t)-1)
-
-/* Finds n contiguous free bytes (under mu). A record never wraps: when the end of the ring is too
- * short, the data continues at 0 and [wrap, cap) stays unused for this lap. */
-static size_t reserve(struct socket_output *o, size_t n)
+static void fill_record(uint8_t *dst, size_t len, const void *m)
 {
-	if (!o->wrapped) {
-		if (o->cap - o->head >= n)
-			return o->head;
-		if (o->tail >= n) {
-			o->wrap = o->head;
-			o->wrapped = true;
-			return 0;
-		}
-		return NO_ROOM;
-	}
-	return o->tail - o->head >= n ? o->head : NO_ROOM;
+	(void)len;
+	record_write(dst, m);
 }
 
 /* Queues one record: the payload's bytes, or (payload NULL) message m as a record of body_len bytes.
@@ -405,57 +383,8 @@ static size_t reserve(struct socket_output *o, size_t n)
 static dt_res enqueue(struct socket_output *o, const uint8_t *payload, size_t body_len, const struct dt_message *m,
 		      bool may_wait)
 {
-	size_t need = body_len + 4;
-	size_t pos = NO_ROOM;
-	bool wake = false;
-	dt_res res = DT_OK;
-	int err = 0;
-
-	pthread_mutex_lock(&o->mu);
-	for (;;) {
-		if (o->failed) {
-			res = DT_ERR_IO;
-			err = o->fail_errno;
-			break;
-		}
-		if (need > o->cap) {
-			o->dropped++;
-			res = DT_ERR_TOO_BIG;
-			break;
-		}
-		if (o->count < o->max_count && (pos = reserve(o, need)) != NO_ROOM)
-			break;
-		if (!may_wait) {
-			o->dropped++;
-			res = DT_ERR_FULL;
-			break;
-		}
-		wake_thread(o);
-		o->waiters++;
-		pthread_cond_wait(&o->cv, &o->mu);
-		o->waiters--;
-	}
-	if (pos != NO_ROOM && res == DT_OK) {
-		uint8_t *p = o->ring + pos;
-		uint32_t h = (uint32_t)body_len | (payload == NULL ? REC_MESSAGE : 0);
-		memcpy(p, &h, 4);
-		if (payload != NULL)
-			memcpy(p + 4, payload, body_len);
-		else
-			record_write(p + 4, m);
-		o->head = pos + need;
-		o->count++;
-		if (o->count >= o->wake_batch && !o->wake_pending) {
-			o->wake_pending = true;
-			wake = true;
-		}
-	}
-	pthread_mutex_unlock(&o->mu);
-	if (wake)
-		wake_thread(o);
-	if (err != 0)
-		errno = err;
-	return res;
+	return dt__queue_put(o->q, body_len, payload == NULL, payload == NULL ? fill_record : NULL,
+			     payload == NULL ? (const void *)m : payload, may_wait ? DT_QUEUE_FOREVER : 0);
 }
 
 /* ==== The thread: connection ==== */
@@ -470,9 +399,9 @@ static void set_connected(struct socket_output *o, bool up)
 	o->connected = up;
 	if (up)
 		o->connects++;
-	else
-		o->wake_pending = true; /* nothing to wake for until the next handshake */
 	pthread_mutex_unlock(&o->mu);
+	if (!up)
+		dt__queue_hush(o->q); /* nothing to wake for until the next handshake */
 }
 
 static void close_socket(struct socket_output *o)
@@ -485,10 +414,8 @@ static void close_socket(struct socket_output *o)
 		event_free(o->ev_w);
 		o->ev_w = NULL;
 	}
-	if (o->fd >= 0) {
-		close(o->fd);
-		o->fd = -1;
-	}
+	dt__tr_close(o->t);
+	o->t = NULL;
 	event_del(o->ev_deadline);
 	o->ctl_len = o->ctl_off = 0;
 	o->rlen = 0;
@@ -504,34 +431,19 @@ static void drop_partial(struct socket_output *o)
 	o->out_off = o->out_done;
 	if (o->out_off == o->out_len)
 		o->out_len = o->out_off = o->out_done = 0;
-	pthread_mutex_lock(&o->mu);
-	o->count--;
-	o->dropped++;
-	if (o->waiters > 0)
-		pthread_cond_broadcast(&o->cv);
-	pthread_mutex_unlock(&o->mu);
+	dt__queue_drop(o->q, 1, DT_QUEUE_UNDELIVERED);
 }
 
 /* Drops everything still queued (the output is shutting down or giving up). */
 static void drop_all(struct socket_output *o)
 {
-	pthread_mutex_lock(&o->mu);
-	o->dropped += o->count;
-	o->count = 0;
-	o->head = o->tail = 0;
-	o->wrapped = false;
-	if (o->waiters > 0)
-		pthread_cond_broadcast(&o->cv);
-	pthread_mutex_unlock(&o->mu);
+	dt__queue_drop_all(o->q);
 	o->out_len = o->out_off = o->out_done = 0;
 }
 
 static size_t queued(struct socket_output *o)
 {
-	pthread_mutex_lock(&o->mu);
-	size_t n = o->count;
-	pthread_mutex_unlock(&o->mu);
-	return n;
+	return dt__queue_count(o->q);
 }
 
 /* Tells a blocking open() how the first attempt went. */
@@ -655,51 +567,111 @@ static void handle_control(struct socket_output *o, const struct dt_control *c)
 	}
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
+static void secure(struct socket_output *o);
+
+/* Reads and acts on what the collector sent. Returns false when the connection is gone or the read
+ * must wait. */
+static bool read_some(struct socket_output *o)
 {
-	struct socket_output *o = arg;
-	(void)what;
-	ssize_t n = recv(fd, o->rbuf + o->rlen, sizeof(o->rbuf) - o->rlen, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
+	ssize_t n = dt__tr_read(o->t, o->rbuf + o->rlen, sizeof(o->rbuf) - o->rlen);
+	if (n < 0 && errno == EAGAIN) {
+		if (o->t->want & DT_TR_WRITE)
+			event_add(o->ev_w, NULL);
+		return false;
+	}
 	if (n <= 0) {
 		int err = n == 0 ? ECONNRESET : errno;
-		const char *why = n == 0 ? "the collector closed the connection" : NULL;
+		char words[sizeof(o->t->error)]; /* the transport's (TLS: an alert), copied: t goes first */
+		snprintf(words, sizeof(words), "%s",
+			 n == 0 ? "the collector closed the connection" : dt__tr_error(o->t, err));
+		if (o->tls != NULL && o->st == ST_HANDSHAKE && (n == 0 || err == ECONNRESET))
+			/* TLS 1.3: a collector that refuses our certificate (or its absence) does so after our
+			 * handshake is done, and its alert is often lost in the reset */
+			snprintf(words, sizeof(words),
+				 "the collector closed the connection after the TLS handshake "
+				 "(does it require a client certificate, or refuse ours?)");
+		const char *why = words;
 		if (o->st == ST_HANDSHAKE)
 			attempt_failed(o, err, DT_ERR_IO, why);
 		else
 			lost(o, err, why);
-		return;
+		return false;
 	}
 	o->rlen += (size_t)n;
-	while (o->fd >= 0) {
+	while (o->t != NULL) {
 		struct dt_frame f;
 		dt__frame_peek(o->rbuf, o->rlen, &f);
 		if (f.kind == DT_FRAME_NEED_MORE)
-			return;
+			return true;
 		if (f.kind != DT_FRAME_CONTROL) {
 			/* a collector sends nothing but control frames */
 			if (o->st == ST_HANDSHAKE)
 				attempt_failed(o, EPROTO, DT_ERR_CONTROL, "malformed frame instead of ACCEPT");
 			else
 				lost(o, EPROTO, "the collector sent a data frame or a malformed frame");
-			return;
+			return false;
 		}
 		size_t size = f.header + f.len;
 		if (o->rlen < size)
-			return;
+			return true;
 		struct dt_control c;
 		if (dt__control_parse(o->rbuf + f.header, f.len, &c) != DT_OK) {
 			if (o->st == ST_HANDSHAKE)
 				attempt_failed(o, EPROTO, DT_ERR_CONTROL, "malformed control frame");
 			else
 				lost(o, EPROTO, "malformed control frame");
-			return;
+			return false;
 		}
 		memmove(o->rbuf, o->rbuf + size, o->rlen - size);
 		o->rlen -= size;
 		handle_control(o, &c);
 	}
+	return o->t != NULL;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct socket_output *o = arg;
+	if (o->st == ST_SECURING) {
+		secure(o);
+		return;
+	}
+	/* bytes a transport holds make no event: read them too */
+	while (read_some(o) && dt__tr_pending(o->t) > 0)
+		;
+}
+
+/* The transport's own handshake, if it has one, then READY. */
+static void secure(struct socket_output *o)
+{
+	int r = dt__tr_handshake(o->t);
+	if (r > 0) {
+		on_socket_ready(o);
+		return;
+	}
+	if (r < 0) {
+		char why[sizeof(o->t->error)]; /* attempt_failed() frees t before it says why */
+		int err = errno;
+		snprintf(why, sizeof(why), "%s", dt__tr_error(o->t, err));
+		attempt_failed(o, err, DT_ERR_IO, why);
+		return;
+	}
+	if (o->t->want & DT_TR_WRITE)
+		event_add(o->ev_w, NULL);
+}
+
+/* The connection is up: the transport's handshake comes before Frame Streams'. */
+static void on_connected(struct socket_output *o)
+{
+	if (!dt__tr_has_handshake(o->t)) {
+		on_socket_ready(o);
+		return;
+	}
+	o->st = ST_SECURING;
+	event_add(o->ev_r, NULL);
+	secure(o);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
@@ -714,7 +686,11 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		if (err != 0)
 			attempt_failed(o, err, DT_ERR_IO, NULL);
 		else
-			on_socket_ready(o);
+			on_connected(o);
+		return;
+	}
+	if (o->st == ST_SECURING) {
+		secure(o);
 		return;
 	}
 	pump(o);
@@ -761,19 +737,24 @@ static void try_connect(struct socket_output *o)
 		attempt_failed(o, err, DT_ERR_IO, why);
 		return;
 	}
-	o->fd = socket(sa.ss_family, SOCK_STREAM, 0);
-	if (o->fd < 0) {
+	int fd = socket(sa.ss_family, SOCK_STREAM, 0);
+	if (fd < 0) {
 		attempt_failed(o, errno, DT_ERR_IO, NULL);
 		return;
 	}
-	evutil_make_socket_nonblocking(o->fd);
-	evutil_make_socket_closeonexec(o->fd);
+	evutil_make_socket_nonblocking(fd);
+	evutil_make_socket_closeonexec(fd);
 	if (o->target.tcp) {
 		int one = 1; /* we batch ourselves; Nagle would only add delay */
-		setsockopt(o->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	o->ev_r = event_new(o->evbase, o->fd, EV_READ | EV_PERSIST, on_read, o);
-	o->ev_w = event_new(o->evbase, o->fd, EV_WRITE, on_write, o);
+	o->t = dt__tr_wrap(o->target.kind, fd, false, (struct sockaddr *)&sa, salen);
+	if (o->t == NULL) {
+		attempt_failed(o, ENOMEM, DT_ERR_NOMEM, NULL);
+		return;
+	}
+	o->ev_r = event_new(o->evbase, fd, EV_READ | EV_PERSIST, on_read, o);
+	o->ev_w = event_new(o->evbase, fd, EV_WRITE, on_write, o);
 	if (o->ev_r == NULL || o->ev_w == NULL) {
 		attempt_failed(o, ENOMEM, DT_ERR_NOMEM, NULL);
 		return;
@@ -782,8 +763,8 @@ static void try_connect(struct socket_output *o)
 	event_priority_set(o->ev_r, 0);
 	struct timeval tv = tv_ms(o->opt.timeout_ms);
 	event_add(o->ev_deadline, &tv);
-	if (connect(o->fd, (struct sockaddr *)&sa, salen) == 0) {
-		on_socket_ready(o);
+	if (connect(fd, (struct sockaddr *)&sa, salen) == 0) {
+		on_connected(o);
 		return;
 	}
 	if (errno == EINPROGRESS || errno == EINTR) {
@@ -808,7 +789,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct socket_output *o = arg;
-	if (o->st == ST_CONNECTING || o->st == ST_HANDSHAKE) {
+	if (o->st == ST_CONNECTING || o->st == ST_SECURING || o->st == ST_HANDSHAKE) {
 		attempt_failed(o, ETIMEDOUT, DT_ERR_IO,
 			       o->st == ST_HANDSHAKE ? "no ACCEPT from the collector in time" : NULL);
 	}
@@ -840,8 +821,12 @@ static size_t encoded_bound(const struct dt_message *m)
 		return 0;
 	/* every number field with its tag (at most 11 bytes each), the nested message's header, and per
 	 * byte string a tag and a length (at most 6 bytes) */
-	return 200 + m->identity.len + m->version.len + m->extra.len + m->query_address.len +
-	       m->response_address.len + m->query_message.len + m->response_message.len + m->query_zone.len;
+	size_t n = 200;
+#define X(f, pb) n += m->f.len;
+	DT_DNSTAP_BYTES(X)
+	DT_MESSAGE_BYTES(X)
+#undef X
+	return n;
 }
 
 /* Makes room for n more bytes in out (an empty buffer grows to hold one big frame). */
@@ -863,37 +848,24 @@ static bool out_room(struct socket_output *o, size_t n)
  * room in the ring. A record that cannot be framed (out of memory for one huge frame) is dropped. */
 static void fill_out(struct socket_output *o)
 {
-	bool snap_wrapped;
-	size_t snap_wrap, snap_head;
-	pthread_mutex_lock(&o->mu);
-	o->wake_pending = false;
-	snap_wrapped = o->wrapped;
-	snap_wrap = o->wrap;
-	snap_head = o->head;
-	size_t pos = o->tail;
-	pthread_mutex_unlock(&o->mu);
-
-	bool crossed = false;
+	struct dt_queue_batch b;
+	dt__queue_take(o->q, &b);
 	size_t bad = 0;
-	for (;;) {
-		if (snap_wrapped && !crossed && pos == snap_wrap) {
-			pos = 0;
-			crossed = true;
-		}
-		if (pos == ((snap_wrapped && !crossed) ? snap_wrap : snap_head))
-			break;
-		uint32_t h;
-		memcpy(&h, o->ring + pos, 4);
-		size_t body = h & ~REC_MESSAGE;
-		const uint8_t *p = o->ring + pos + 4;
-		if (h & REC_MESSAGE) {
+	bool consumed = true;
+	const uint8_t *p;
+	size_t body;
+	bool message;
+	while (dt__queue_next(o->q, &b, &p, &body, &message)) {
+		if (message) {
 			struct dt_message m;
 			record_read(p, &m, o);
 			size_t bound = encoded_bound(&m);
 			size_t need = 4 + (bound != 0 ? bound : dt_encoded_size(&m));
 			if (!out_room(o, need)) {
-				if (o->out_len > 0)
+				if (o->out_len > 0) {
+					consumed = false;
 					break;
+				}
 				bad++;
 			} else {
 				size_t n = 0;
@@ -903,8 +875,10 @@ static void fill_out(struct socket_output *o)
 			}
 		} else {
 			if (!out_room(o, 4 + body)) {
-				if (o->out_len > 0)
+				if (o->out_len > 0) {
+					consumed = false;
 					break;
+				}
 				bad++;
 			} else {
 				dt__put_be32(o->out + o->out_len, (uint32_t)body);
@@ -912,24 +886,8 @@ static void fill_out(struct socket_output *o)
 				o->out_len += 4 + body;
 			}
 		}
-		pos += 4 + body;
 	}
-
-	pthread_mutex_lock(&o->mu);
-	if (crossed)
-		o->wrapped = false;
-	o->tail = pos;
-	if (o->wrapped && o->tail == o->wrap) {
-		o->tail = 0;
-		o->wrapped = false;
-	}
-	if (!o->wrapped && o->tail == o->head)
-		o->head = o->tail = 0; /* empty: start over at the front, where the cache is warm */
-	o->count -= bad;
-	o->dropped += bad;
-	if (o->waiters > 0)
-		pthread_cond_broadcast(&o->cv);
-	pthread_mutex_unlock(&o->mu);
+	dt__queue_release(o->q, &b, consumed, bad);
 }
 
 /* n more bytes of out were written: counts the frames now wholly sent. */
@@ -946,14 +904,7 @@ static void wrote(struct socket_output *o, size_t n)
 	}
 	if (o->out_off == o->out_len)
 		o->out_len = o->out_off = o->out_done = 0;
-	if (msgs == 0)
-		return;
-	pthread_mutex_lock(&o->mu);
-	o->count -= msgs;
-	o->sent += msgs;
-	if (o->waiters > 0)
-		pthread_cond_broadcast(&o->cv);
-	pthread_mutex_unlock(&o->mu);
+	dt__queue_done(o->q, msgs);
 }
 
 /* Writes pending control bytes, then queued frames, until the queue is empty or the socket is full.
@@ -961,17 +912,20 @@ static void wrote(struct socket_output *o, size_t n)
 static void pump(struct socket_output *o)
 {
 	for (int round = 0; round < 8; round++) {
-		if (o->fd < 0)
+		if (o->t == NULL)
 			return;
 		if (o->ctl_off < o->ctl_len) {
-			ssize_t n = send(o->fd, o->ctl + o->ctl_off, o->ctl_len - o->ctl_off, MSG_NOSIGNAL);
+			ssize_t n = dt__tr_write(o->t, o->ctl + o->ctl_off, o->ctl_len - o->ctl_off);
 			if (n < 0) {
-				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				if (errno == EAGAIN)
 					break;
+				int err = errno;
+				char why[sizeof(o->t->error)]; /* copied: t is freed before it is said */
+				snprintf(why, sizeof(why), "%s", dt__tr_error(o->t, err));
 				if (o->st == ST_HANDSHAKE)
-					attempt_failed(o, errno, DT_ERR_IO, NULL);
+					attempt_failed(o, err, DT_ERR_IO, why);
 				else
-					lost(o, errno, NULL);
+					lost(o, err, why);
 				return;
 			}
 			o->ctl_off += (size_t)n;
@@ -989,16 +943,20 @@ static void pump(struct socket_output *o)
 			}
 			return;
 		}
-		ssize_t n = send(o->fd, o->out + o->out_off, o->out_len - o->out_off, MSG_NOSIGNAL);
+		ssize_t n = dt__tr_write(o->t, o->out + o->out_off, o->out_len - o->out_off);
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			if (errno == EAGAIN)
 				break;
-			lost(o, errno, NULL);
+			int err = errno;
+			char why[sizeof(o->t->error)];
+			snprintf(why, sizeof(why), "%s", dt__tr_error(o->t, err));
+			lost(o, err, why);
 			return;
 		}
 		wrote(o, (size_t)n);
 	}
-	if (o->fd >= 0)
+	/* (a transport that waits for reading is woken by the read event, which is always on) */
+	if (o->t != NULL)
 		event_add(o->ev_w, NULL);
 }
 
@@ -1006,9 +964,9 @@ static void pump(struct socket_output *o)
 
 static void log_drops(struct socket_output *o, bool final)
 {
-	pthread_mutex_lock(&o->mu);
-	uint64_t d = o->dropped;
-	pthread_mutex_unlock(&o->mu);
+	struct dt_queue_stats qs;
+	dt__queue_stats(o->q, &qs);
+	uint64_t d = qs.dropped_total;
 	if (d == o->logged_dropped)
 		return;
 	uint64_t now = now_ms();
@@ -1028,9 +986,9 @@ static void shut_down(struct socket_output *o, dt_res res, int err)
 	o->close_res = res;
 	o->close_errno = err;
 	log_drops(o, true);
-	pthread_mutex_lock(&o->mu);
-	unsigned long long sent = o->sent, dropped = o->dropped;
-	pthread_mutex_unlock(&o->mu);
+	struct dt_queue_stats qs;
+	dt__queue_stats(o->q, &qs);
+	unsigned long long sent = qs.delivered, dropped = qs.dropped_total;
 	say(o, LOG_INFO, "closed: %llu messages sent, %llu dropped", sent, dropped);
 	event_base_loopbreak(o->evbase);
 }
@@ -1065,10 +1023,9 @@ static void give_up(struct socket_output *o)
 	event_del(o->ev_retry);
 	close_socket(o);
 	o->st = ST_DEAD;
-	pthread_mutex_lock(&o->mu);
 	o->failed = true;
 	o->fail_errno = o->last_errno != 0 ? o->last_errno : ETIMEDOUT;
-	pthread_mutex_unlock(&o->mu);
+	dt__queue_close(o->q, o->fail_errno);
 	drop_all(o);
 	say(o, LOG_ERR, "giving up on %s: %s", o->spec, strerror(o->fail_errno));
 }
@@ -1163,8 +1120,7 @@ static void free_output(struct socket_output *o)
 		event_free(o->ev_r);
 	if (o->ev_w != NULL)
 		event_free(o->ev_w);
-	if (o->fd >= 0)
-		close(o->fd);
+	dt__tr_close(o->t);
 	if (o->ev_wake != NULL)
 		event_free(o->ev_wake);
 	if (o->ev_tick != NULL)
@@ -1181,9 +1137,10 @@ static void free_output(struct socket_output *o)
 		close(o->wake_w);
 	pthread_cond_destroy(&o->cv);
 	pthread_mutex_destroy(&o->mu);
-	free(o->ring);
+	dt__queue_free(o->q);
 	free(o->out);
 	free(o->spec);
+	dt__tls_kind_free(o->tls);
 	free(o);
 }
 
@@ -1280,24 +1237,40 @@ struct dt_output *dt_output_socket_open(const char *spec, const struct dt_sender
 	o->base.ops = &socket_ops;
 	o->target = target;
 	o->opt = *opt;
-	o->fd = o->wake_r = o->wake_w = -1;
+	if (target.tls || (opt->tls.enable && target.tcp)) {
+		/* the files are read now; the strings in opt->tls are not kept */
+		char err[300];
+		o->tls = dt__tls_client_kind(&opt->tls, target.host, err, sizeof(err));
+		if (o->tls == NULL) {
+			if (opt->log != NULL) {
+				char line[400];
+				snprintf(line, sizeof(line), "TLS: %s", err);
+				opt->log(opt->log_arg, LOG_ERR, line);
+			}
+			free(o);
+			*res = DT_ERR_INVALID;
+			return NULL;
+		}
+		o->target.kind = o->tls;
+	}
+	memset(&o->opt.tls, 0, sizeof(o->opt.tls));
+	o->wake_r = o->wake_w = -1;
 	o->st = ST_IDLE;
-	o->max_count = opt->queue_size;
-	o->wake_batch = opt->queue_size / 4 < WAKE_BATCH ? (opt->queue_size + 3) / 4 : WAKE_BATCH;
-	o->wake_pending = true; /* no connection yet */
-	o->cap = opt->queue_bytes;
-	if (o->cap == 0) {
-		o->cap = opt->queue_size > SIZE_MAX / BYTES_PER_MESSAGE ? SIZE_MAX : opt->queue_size * BYTES_PER_MESSAGE;
-		if (o->cap < MIN_QUEUE_BYTES)
-			o->cap = MIN_QUEUE_BYTES;
+	size_t wake_batch = opt->queue_size / 4 < WAKE_BATCH ? (opt->queue_size + 3) / 4 : WAKE_BATCH;
+	size_t cap = opt->queue_bytes;
+	if (cap == 0) {
+		cap = opt->queue_size > SIZE_MAX / BYTES_PER_MESSAGE ? SIZE_MAX : opt->queue_size * BYTES_PER_MESSAGE;
+		if (cap < MIN_QUEUE_BYTES)
+			cap = MIN_QUEUE_BYTES;
 	}
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
 	o->spec = strdup(spec);
-	o->ring = malloc(o->cap);
+	/* (the queue starts hushed: no wake-ups before the first handshake) */
+	o->q = dt__queue_new(opt->queue_size, cap, wake_batch, notify_thread, o);
 	o->out_cap = OUT_BATCH;
 	o->out = malloc(o->out_cap);
-	if (o->spec == NULL || o->ring == NULL || o->out == NULL) {
+	if (o->spec == NULL || o->q == NULL || o->out == NULL) {
 		free_output(o);
 		*res = DT_ERR_NOMEM;
 		return NULL;
@@ -1351,11 +1324,13 @@ bool dt__is_socket_output(const struct dt_output *o)
 static void socket_stats(const struct dt_output *base, struct dt_output_stats *st)
 {
 	struct socket_output *o = (struct socket_output *)(uintptr_t)base;
-	pthread_mutex_lock(&o->mu);
+	struct dt_queue_stats qs;
+	dt__queue_stats(o->q, &qs);
 	st->exact = true;
-	st->written = o->sent;
-	st->dropped = o->dropped;
-	st->queued = o->count;
+	st->written = qs.delivered;
+	st->dropped = qs.dropped_total;
+	st->queued = qs.count;
+	pthread_mutex_lock(&o->mu);
 	st->connects = o->connects;
 	st->connected = o->connected;
 	pthread_mutex_unlock(&o->mu);
@@ -1375,9 +1350,7 @@ dt_res dt__socket_send_message(struct dt_output *base, const struct dt_message *
 	struct socket_output *o = (struct socket_output *)base;
 	size_t body = record_size(m);
 	if (body == 0) {
-		pthread_mutex_lock(&o->mu);
-		o->dropped++;
-		pthread_mutex_unlock(&o->mu);
+		dt__queue_drop_one(o->q, DT_QUEUE_TOO_BIG);
 		return DT_ERR_TOO_BIG;
 	}
 	return enqueue(o, NULL, body, m, false);

@@ -17,11 +17,11 @@
 
 struct dt_tap {
 	struct dt_output *out;
-	bool socket;           /* out is a socket output: queue records, encoded on its thread */
-	pthread_mutex_t mu;    /* otherwise: one encoder at a time, and out is not thread-safe */
-	uint8_t *buf;          /* the encoding buffer (not socket) */
+	bool socket;        /* out is a socket output: queue records, encoded on its thread */
+	pthread_mutex_t mu; /* otherwise: one encoder at a time, and out is not thread-safe */
+	uint8_t *buf;       /* the encoding buffer (not socket) */
 	size_t cap;
-	uint64_t refused;      /* messages dropped by the tap itself (too big to encode) */
+	uint64_t refused; /* messages dropped by the tap itself (too big to encode) */
 	bool full;
 	char *identity; /* NULL: none; freed after out is closed (the sender's thread reads them) */
 	char *version;

@@ -20,6 +20,8 @@ Steps, run in order:
   wait=FILE          pause until FILE exists (for a test to say "go on")
   mark=FILE          create FILE (for a test to see how far the sender got)
   close              close the connection (also done after the last step)
+  tls=OPT,OPT...     go on inside TLS: ca=FILE (verify; else none), name=NAME (SNI and the check),
+                     cert=FILE,key=FILE (a client certificate), max=1.2 (TLS 1.2 at most)
 Exit status 0 when every step succeeded; 1 with a line on stderr otherwise.
 """
 import os
@@ -107,6 +109,27 @@ def frames_arg(v):
     return [frames[i % len(frames)] for i in range(count)]
 
 
+def wrap_tls(s, v):
+    import ssl
+    o = dict(kv.partition("=")[::2] for kv in v.split(",") if kv)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if "ca" in o:
+        ctx.load_verify_locations(o["ca"])
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if "cert" in o:
+        ctx.load_cert_chain(o["cert"], o["key"])
+    if o.get("max") == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        t = ctx.wrap_socket(s, server_hostname=o.get("name"))
+    except (ssl.SSLError, OSError) as e:
+        die("TLS handshake: %s" % e)
+    sys.stderr.write("fsend: %s\n" % t.version())
+    return t
+
+
 def main():
     if len(sys.argv) < 3:
         die("usage: fsend.py ADDRESS STEP...")
@@ -163,6 +186,8 @@ def main():
                 time.sleep(0.02)
         elif name == "mark":
             open(v, "w").close()
+        elif name == "tls":
+            s = wrap_tls(s, v)
         elif name == "close":
             s.close()
             return

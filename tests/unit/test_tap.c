@@ -32,14 +32,14 @@ struct collector {
 	int lfd;
 	char path[108];
 	int port;
-	int sessions;          /* connections to serve before the thread ends */
-	size_t close_after;    /* first session: hang up after this many frames (0: never) */
+	int sessions;       /* connections to serve before the thread ends */
+	size_t close_after; /* first session: hang up after this many frames (0: never) */
 	pthread_mutex_t mu;
-	size_t frames;         /* data frames received, all sessions */
+	size_t frames;                    /* data frames received, all sessions */
 	int controls[DT_CTRL_FINISH + 1]; /* control frames received, by type, all sessions */
 	int accepted;
 	bool got_stop;
-	uint8_t *data;         /* payloads, each preceded by its 4-byte length */
+	uint8_t *data; /* payloads, each preceded by its 4-byte length */
 	size_t len, cap;
 	pthread_t th;
 };
@@ -120,8 +120,8 @@ static void serve(struct collector *c, int fd, int session)
 		return;
 	}
 	if (c->mode == WRONG_CT) {
-		static const uint8_t accept_text[] = {0, 0, 0, 0, 0, 0, 0, 22, 0, 0, 0, 1, 0, 0, 0, 1,
-						      0, 0, 0, 10, 't', 'e', 'x', 't', '/', 'p', 'l', 'a', 'i', 'n'};
+		static const uint8_t accept_text[] = {0, 0, 0, 0, 0,  0,   0,   22,  0,   0,   0,   1,   0,   0,   0,
+						      1, 0, 0, 0, 10, 't', 'e', 'x', 't', '/', 'p', 'l', 'a', 'i', 'n'};
 		write_all(fd, accept_text, sizeof(accept_text));
 		while (read_frame(c, fd) >= 0)
 			;
@@ -347,8 +347,8 @@ static char *unix_spec(const struct collector *c)
 	return spec;
 }
 
-static const uint8_t query[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'w', 'w', 'w', 4,
-				't', 'e', 's', 't', 0, 0, 1, 0, 1};
+static const uint8_t query[] = {0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0,   0, 0, 0, 0, 3,
+				'w',  'w',  'w',  4,    't', 'e', 's', 't', 0, 0, 1, 0, 1};
 
 /* Message i: type 1..14 in turn, a client address whose port is i. */
 static dt_res send_nth(struct dt_tap *t, unsigned i)
@@ -370,9 +370,22 @@ static dt_res send_nth(struct dt_tap *t, unsigned i)
 START_TEST(test_bad_specs)
 {
 	static const char *const bad[] = {
-		"", "tcp://", "tcp://host", "tcp://:53", "tcp://1.2.3.4:", "tcp://1.2.3.4:0",
-		"tcp://1.2.3.4:65536", "tcp://1.2.3.4:12x", "tcp://::1:53", "tcp://[::1]", "tcp://[::1:53",
-		"tcp://[nonsense]:53", "unix://", "unix:", "tls://127.0.0.1:53", "udp://1.2.3.4:5",
+		"",
+		"tcp://",
+		"tcp://host",
+		"tcp://:53",
+		"tcp://1.2.3.4:",
+		"tcp://1.2.3.4:0",
+		"tcp://1.2.3.4:65536",
+		"tcp://1.2.3.4:12x",
+		"tcp://::1:53",
+		"tcp://[::1]",
+		"tcp://[::1:53",
+		"tcp://[nonsense]:53",
+		"unix://",
+		"unix:",
+		"tls://127.0.0.1",
+		"udp://1.2.3.4:5",
 		("/a/path/that/is/far/too/long/for/a/unix/socket/address/because/sun_path/holds/only/one/"
 		 "hundred/and/eight/bytes/x"),
 	};
@@ -384,8 +397,9 @@ START_TEST(test_bad_specs)
 		ck_assert_msg(t == NULL && res == DT_ERR_INVALID, "tap spec \"%s\" accepted", bad[i]);
 	}
 	/* well-formed ones open (and close at once: nothing queued, no connection needed) */
-	static const char *const good[] = {"/nonexistent/x.sock", "unix:///nonexistent/x.sock", "unix:rel.sock",
-					   "tcp://127.0.0.1:9", "tcp://[::1]:9", "tcp://localhost:9"};
+	static const char *const good[] = {"/nonexistent/x.sock", "unix:///nonexistent/x.sock",
+					   "unix:rel.sock",       "tcp://127.0.0.1:9",
+					   "tcp://[::1]:9",       "tcp://localhost:9"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		dt_res res;
 		struct dt_output *o = dt_output_socket_open(good[i], NULL, &res);
