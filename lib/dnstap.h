@@ -79,16 +79,32 @@ void dt_buf_free(struct dt_buf *b);
 enum dt_dnstap_type { DT_TYPE_MESSAGE = 1 };
 
 enum dt_message_type {
-	DT_AUTH_QUERY = 1, DT_AUTH_RESPONSE, DT_RESOLVER_QUERY, DT_RESOLVER_RESPONSE,
-	DT_CLIENT_QUERY, DT_CLIENT_RESPONSE, DT_FORWARDER_QUERY, DT_FORWARDER_RESPONSE,
-	DT_STUB_QUERY, DT_STUB_RESPONSE, DT_TOOL_QUERY, DT_TOOL_RESPONSE,
-	DT_UPDATE_QUERY, DT_UPDATE_RESPONSE,
+	DT_AUTH_QUERY = 1,
+	DT_AUTH_RESPONSE,
+	DT_RESOLVER_QUERY,
+	DT_RESOLVER_RESPONSE,
+	DT_CLIENT_QUERY,
+	DT_CLIENT_RESPONSE,
+	DT_FORWARDER_QUERY,
+	DT_FORWARDER_RESPONSE,
+	DT_STUB_QUERY,
+	DT_STUB_RESPONSE,
+	DT_TOOL_QUERY,
+	DT_TOOL_RESPONSE,
+	DT_UPDATE_QUERY,
+	DT_UPDATE_RESPONSE,
 };
 
 enum dt_socket_family { DT_INET = 1, DT_INET6 = 2 };
 
 enum dt_socket_protocol {
-	DT_UDP = 1, DT_TCP, DT_DOT, DT_DOH, DT_DNSCRYPT_UDP, DT_DNSCRYPT_TCP, DT_DOQ,
+	DT_UDP = 1,
+	DT_TCP,
+	DT_DOT,
+	DT_DOH,
+	DT_DNSCRYPT_UDP,
+	DT_DNSCRYPT_TCP,
+	DT_DOQ,
 };
 
 enum dt_http_protocol { DT_HTTP1 = 1, DT_HTTP2, DT_HTTP3 };
@@ -173,6 +189,11 @@ enum dt_format {
 	DT_FORMAT_QUIET, /* one line per message, as `dnstap -q` */
 	DT_FORMAT_YAML,  /* one document per message, as `dnstap -y` */
 	DT_FORMAT_JSON,  /* one object per line, as `dnstap -j` */
+	/* Formats of our own; see man/dnstap.1 (and doc/dnstap-json-full.schema.json for JSON). */
+	DT_FORMAT_JSON_FULL,  /* one object per line with every field parsed: --format json-full */
+	DT_FORMAT_JSON_FLAT,  /* the same as one flat object, keys the dotted paths: --flat */
+	DT_FORMAT_LDNS_QUIET, /* `dnstap-ldns -q`, byte for byte (DNS text from ldns) */
+	DT_FORMAT_LDNS_YAML,  /* `dnstap-ldns -y`, byte for byte */
 };
 
 /* Appends the text of m in format f to out, byte for byte as the Go dnstap tool (0.4.0) prints it, plus
@@ -181,6 +202,30 @@ enum dt_format {
  * ran out of memory, DT_ERR_NO_MESSAGE or DT_ERR_NOT_MESSAGE (appending nothing) when there is no message
  * to print. */
 dt_res dt_format(enum dt_format f, const struct dt_message *m, struct dt_buf *out);
+
+/* Templates, CSV and TSV: lines of named fields, the names being DNS-collector's text-format directives
+ * (timestamp-rfc3339ns, identity, operation, rcode, queryip, qname, qtype, latency, ...; man/dnstap.1
+ * lists them). A missing value prints as "-". */
+enum dt_template_kind {
+	DT_TEMPLATE_TEXT, /* DNS-collector's form: names separated by white space, printed separated by
+			   * spaces (a qname holding a space in quotes); or, when spec holds a '{', literal
+			   * text with {name} fields */
+	DT_TEMPLATE_CSV,  /* RFC 4180: comma-separated names; fields quoted when they need it, CRLF */
+	DT_TEMPLATE_TSV,  /* tab-separated, LF; tab, CR, LF and backslash in a value as \t \r \n \\ */
+};
+struct dt_template;
+
+/* Compiles spec (NULL or empty: DNS-collector's default text-format). NULL with *res DT_ERR_INVALID and a
+ * one-line reason in err for an unknown name; DT_ERR_NOMEM. Free with dt_template_free(). */
+struct dt_template *dt_template_new(enum dt_template_kind kind, const char *spec, char *err, size_t errsize,
+				    dt_res *res);
+void dt_template_free(struct dt_template *t);
+
+/* Appends the line of m, as dt_format() does (same results). t is only read: one may serve many outputs. */
+dt_res dt_template_format(const struct dt_template *t, const struct dt_message *m, struct dt_buf *out);
+
+/* Appends the header line of CSV and TSV (the names); nothing for a text template. */
+void dt_template_header(const struct dt_template *t, struct dt_buf *out);
 
 /* ==== Reading Frame Streams files ==== */
 
@@ -282,6 +327,96 @@ struct dt_stage_ops {
 	void (*free)(void *state);
 };
 
+/* The anonymisation stage, for sharing captures: each item's query and response addresses are
+ * rewritten, and so is the EDNS Client Subnet of every OPT record in its wire messages (and, with
+ * answers, their A and AAAA records, in every section); the item goes on as a new valid payload.
+ * mode is "mask:/V4[,/V6]" (keep that many leading bits; V6 defaults to 48), "hmac:KEYFILE" (an address
+ * of the same family from HMAC-SHA256; a key of 16 to 64 bytes) or "cryptopan:KEYFILE" (prefix-
+ * preserving Crypto-PAn; a 32-byte key). A key file holds the raw key or its hex digits. An item whose
+ * payload does not decode is dropped; a wire message that does not parse is taken out of its message
+ * (dt_anonymizer_stripped() counts them), since its ECS could not be found for sure.
+ *
+ * dt_anonymizer_new() returns the stage's state for dt_pipeline_add_stage(p, &dt_anonymize_stage, st),
+ * which then owns it; NULL with err filled on failure and *res DT_ERR_INVALID (a malformed mode, a key
+ * of the wrong size), DT_ERR_IO (the key file cannot be read) or DT_ERR_NOMEM. */
+struct dt_anonymize_options {
+	const char *mode;
+	bool answers;
+	/* also the names: every label left of a name's registrable domain (libpsl's Public Suffix List)
+	 * becomes a keyed label of [a-z0-9] of the same length, in the question, the owners, the names
+	 * in rdata of the common types and the query zone; a message keeps its length and its
+	 * compression pointers. A wire message that no longer parses then is taken out. */
+	bool qnames;
+};
+
+struct dt_anonymizer;
+
+struct dt_anonymizer *dt_anonymizer_new(const struct dt_anonymize_options *opt, char *err, size_t errsize, dt_res *res);
+
+/* Wire messages taken out so far because they did not parse. Valid while the pipeline is open. */
+uint64_t dt_anonymizer_stripped(const struct dt_anonymizer *st);
+
+extern const struct dt_stage_ops dt_anonymize_stage;
+
+/* ==== Filters and sampling ==== */
+
+/* A filter: an expression over the fields of an item (see FILTERS in dnstap(1) for the language), such
+ * as "type CQ,CR and suffix example.com and not rcode NOERROR". Parsed once; user-typed DNS values
+ * (names, types, classes, rcodes) are read by ldns, and matching compares wire-format data, decoding the
+ * DNS message only when a predicate needs it and allocating nothing once warmed up.
+ *
+ * dt_filter_new() parses expr[0:len) (it need not be NUL-terminated; '#' starts a comment up to the end
+ * of the line). On failure it returns NULL with *res DT_ERR_INVALID (or DT_ERR_NOMEM), err filled with
+ * one line saying what is wrong (no position in it) and *err_offset the byte offset in expr where the
+ * problem is. The filter is freed by dt_filter_free(), or by the pipeline when it is the state of a
+ * dt_filter_stage: dt_pipeline_add_stage(p, &dt_filter_stage, f) keeps the items f matches; an item that
+ * does not decode is dropped. A filter is used by one thread at a time. */
+struct dt_filter;
+
+struct dt_filter *dt_filter_new(const char *expr, size_t len, char *err, size_t errsize, size_t *err_offset,
+				dt_res *res);
+void dt_filter_free(struct dt_filter *f);
+
+/* Whether m matches (and counts the predicates evaluated). */
+bool dt_filter_match(struct dt_filter *f, const struct dt_message *m);
+
+/* Appends the parsed expression in its normal form: one line, every and/or group in parentheses, values
+ * in canonical spelling (it parses back to the same filter). DT_ERR_NOMEM if out ran out of memory. */
+dt_res dt_filter_format(const struct dt_filter *f, struct dt_buf *out);
+
+/* Calls cb for each predicate, left to right, with its normal text (valid during the call) and how many
+ * items it was evaluated on and matched (an and/or stops at the first operand that decides it). */
+void dt_filter_foreach_predicate(const struct dt_filter *f,
+				 void (*cb)(void *arg, const char *text, uint64_t evaluated, uint64_t matched),
+				 void *arg);
+
+extern const struct dt_stage_ops dt_filter_stage;
+
+/* 1:N sampling: keeps an item when a keyed hash (SipHash-2-4, fixed key) of its sampling key is 0 modulo
+ * n, so the choice is the same on every run and every machine. DT_SAMPLE_MESSAGE hashes the client
+ * address (query_address), the DNS ID and the lowercased first question's name of the item's DNS
+ * message, which a query and its response share, so they are kept or dropped together; an item without a
+ * DNS message that parses that far hashes the client address and port instead. DT_SAMPLE_CLIENT hashes
+ * the client address only: a client is kept whole or not at all. An item that does not decode hashes its
+ * payload. dt_sampler_new() returns the state of a dt_sample_stage (the pipeline then owns it), or NULL
+ * with *res DT_ERR_INVALID (n is 0) or DT_ERR_NOMEM. */
+enum dt_sample_key { DT_SAMPLE_MESSAGE, DT_SAMPLE_CLIENT };
+
+struct dt_sample_options {
+	uint64_t n; /* keep 1 in n (1: everything) */
+	enum dt_sample_key key;
+};
+
+struct dt_sampler;
+
+struct dt_sampler *dt_sampler_new(const struct dt_sample_options *opt, dt_res *res);
+void dt_sampler_free(struct dt_sampler *s);
+
+/* Whether the sampler keeps m (what the stage does with a decoded item). */
+bool dt_sampler_keep(const struct dt_sampler *s, const struct dt_message *m);
+
+extern const struct dt_stage_ops dt_sample_stage;
+
 /* ==== Outputs ==== */
 
 /* An output takes items: a text writer formats their decoded view, a Frame Streams file stores the
@@ -292,6 +427,10 @@ struct dt_output;
 /* Text in format f to path (NULL or "-": standard output; append: add to an existing file instead of
  * truncating it). Text is gathered and written in large chunks; dt_output_flush() writes what is pending. */
 struct dt_output *dt_output_text_open(const char *path, enum dt_format f, bool append, dt_res *res);
+
+/* The same with lines from a template (CSV and TSV: the header line first, unless appending to a file
+ * that is not empty). t is borrowed: it must outlive the output. */
+struct dt_output *dt_output_template_open(const char *path, const struct dt_template *t, bool append, dt_res *res);
 
 /* A Frame Streams file (START, the payloads as data frames, STOP on close). */
 struct dt_output *dt_output_fstrm_open(const char *path, bool append, dt_res *res);
@@ -305,15 +444,16 @@ struct dt_output *dt_output_fstrm_open(const char *path, bool append, dt_res *re
  * tried again a second later); a file whose last frames cannot be written stops the output, and no
  * empty file is left behind. */
 struct dt_file_options {
-	bool text;                /* text in `format` instead of Frame Streams */
-	enum dt_format format;    /* with text */
-	bool append;              /* with text and without rotation: append to the file */
-	unsigned split_seconds;   /* start a new file at every multiple of this many seconds (needs base) */
-	uint64_t max_size;        /* start a new file before the current one would exceed this many bytes
-				   * (Frame Streams: measured frame by frame, never exceeded unless one frame is
-				   * larger; text: measured on disk after each flush) */
-	struct event_base *base;  /* libevent loop for the split timer; NULL: no time-based rotation */
-	dt_log_fn log;            /* "writing PATH", "PATH: finished (size), N frames; now writing NEXT", ... */
+	bool text;                      /* text in `format` instead of Frame Streams */
+	enum dt_format format;          /* with text */
+	const struct dt_template *tmpl; /* with text: lines from this template instead of format (borrowed) */
+	bool append;                    /* with text and without rotation: append to the file */
+	unsigned split_seconds;         /* start a new file at every multiple of this many seconds (needs base) */
+	uint64_t max_size;              /* start a new file before the current one would exceed this many bytes
+					 * (Frame Streams: measured frame by frame, never exceeded unless one frame is
+					 * larger; text: measured on disk after each flush) */
+	struct event_base *base;        /* libevent loop for the split timer; NULL: no time-based rotation */
+	dt_log_fn log;                  /* "writing PATH", "PATH: finished (size), N frames; now writing NEXT", ... */
 	void *log_arg;
 };
 
@@ -322,6 +462,21 @@ void dt_file_options_init(struct dt_file_options *opt);
 /* Opens the first file (creating it, or truncating it unless appending). NULL with *res set: DT_ERR_IO
  * with errno, DT_ERR_INVALID for a pattern that makes no name, DT_ERR_NOMEM. opt is copied. */
 struct dt_output *dt_output_file_open(const char *path, const struct dt_file_options *opt, dt_res *res);
+
+/* A pcap file of the DNS messages (libpcap's dump format, readable by Wireshark, tshark, dnscap):
+ * one packet per wire message an item carries, with IPv4/IPv6 and UDP/TCP headers made from the
+ * message's addresses, ports and protocol (TCP, DoT, DoH, DNSCrypt over TCP: segments carrying the
+ * two-byte length, with sequence numbers that follow on per flow; the others UDP; every kind on its
+ * real ports), at the query or response time. The query goes from the query address to the response
+ * address, the response back. An item without wire bytes writes nothing and is counted as skipped
+ * (dt_output_stats()). path NULL or "-": standard output. dt_output_reopen() only flushes. */
+struct dt_pcap_options {
+	bool ethernet; /* Ethernet frames (default); false: raw IP (DLT_RAW) */
+};
+
+void dt_pcap_options_init(struct dt_pcap_options *opt);
+
+struct dt_output *dt_output_pcap_open(const char *path, const struct dt_pcap_options *opt, dt_res *res);
 
 /* Consumes one item. Errors about this item alone (DT_ERR_DECODE, DT_ERR_NO_MESSAGE, DT_ERR_NOT_MESSAGE)
  * leave the output usable; DT_ERR_FULL means it was dropped (and counted) because a queue was full;
@@ -349,8 +504,13 @@ struct dt_output_stats {
 			    * before the cut), so the items given minus this are the ones the output lacks */
 	uint64_t dropped;  /* items that will never be delivered (queue full, connection lost, closed) */
 	uint64_t queued;   /* items waiting in the output's queue now */
+	uint64_t failed;   /* of dropped: refused or timed out at the destination after being queued (Kafka
+			    * delivery reports with an error) */
 	uint64_t connects; /* completed handshakes (socket outputs) */
 	uint64_t files;    /* files started (file outputs: 1 + the rotations and reopens) */
+	uint64_t skipped;  /* items the output had nothing to write for, not an error (pcap: no DNS wire
+			    * message in it, malformed addresses, too large for a packet) */
+	uint64_t packets;  /* packets written (pcap: one per wire message) */
 	bool connected;    /* a socket output's handshake has completed and the connection is up */
 	bool exact;        /* written is exact; false for text, which cannot tell which line reached disk */
 };
@@ -411,19 +571,26 @@ dt_res dt_pipeline_reopen(struct dt_pipeline *p);
 /* Counters. dropped[] follows the stages in the order they were added (at most DT_MAX_STAGES). */
 #define DT_MAX_STAGES 16
 struct dt_pipeline_stats {
-	uint64_t items;       /* pushed */
-	uint64_t bytes;       /* their payload bytes */
-	uint64_t kept;        /* passed every stage */
+	uint64_t items;                  /* pushed */
+	uint64_t bytes;                  /* their payload bytes */
+	uint64_t kept;                   /* passed every stage */
 	uint64_t dropped[DT_MAX_STAGES]; /* dropped by each stage */
-	uint64_t unformatted; /* an output could not format them (undecodable payload, no message) */
-	uint64_t queue_full;  /* an output's queue was full: dropped */
-	uint64_t lost;        /* kept items an output lacks because it failed */
+	uint64_t unformatted;            /* an output could not format them (undecodable payload, no message) */
+	uint64_t queue_full;             /* an output's queue was full: dropped */
+	uint64_t lost;                   /* kept items an output lacks because it failed */
 	unsigned stages;
-	bool broken;          /* an output failed */
-	bool reader_gone;     /* ...because standard output's reader went away (EPIPE) */
+	bool broken;      /* an output failed */
+	bool reader_gone; /* ...because standard output's reader went away (EPIPE) */
 };
 
 void dt_pipeline_get_stats(const struct dt_pipeline *p, struct dt_pipeline_stats *st);
+
+/* The name of stage i (its ops->name: the reason of dropped[i]), NULL past the last. */
+const char *dt_pipeline_stage_name(const struct dt_pipeline *p, unsigned i);
+
+/* Output i in the order they were added, and its name in log lines (valid while p is); NULL past the
+ * last. For reports: the output still belongs to p. */
+const struct dt_output *dt_pipeline_output(const struct dt_pipeline *p, unsigned i, const char **name);
 
 /* Flushes and closes every output, frees the stages and p. Returns the first output error met while
  * closing (DT_ERR_IO with errno), or DT_OK; a pipeline already broken returns DT_OK here (its failure
@@ -449,23 +616,50 @@ void dt_file_input_options_init(struct dt_file_input_options *opt);
 
 dt_res dt_input_file_read(const char *path, const struct dt_sink *sink, const struct dt_file_input_options *opt);
 
+/* ==== TLS ==== */
+
+/* Frame Streams over TLS 1.2 or 1.3 (OpenSSL 3, its default ciphers; no ALPN), as Unbound sends it with
+ * dnstap-tls and CoreDNS with tls://. Strings are file names (PEM) or names; the functions that take
+ * these options read the files at once and copy what they keep. */
+
+/* A TLS listener's side. */
+struct dt_tls_server_options {
+	const char *cert_file;      /* our certificate chain, ours first (required) */
+	const char *key_file;       /* its private key (required) */
+	const char *client_ca_file; /* mutual TLS: require a client certificate issued by one of these
+				     * CAs (NULL: none is asked for) */
+};
+
+/* A sender's side (dt_sender_options.tls). Zeroed: no TLS. */
+struct dt_tls_client_options {
+	bool enable;             /* speak TLS to the collector (also implied by a "tls://" spec) */
+	const char *ca_file;     /* CAs that may issue the collector's certificate (NULL: the system's) */
+	const char *server_name; /* the name sent as SNI and checked in the collector's certificate (NULL:
+				  * the spec's host; an IP address is checked as one and sends no SNI) */
+	const char *cert_file;   /* our client certificate for mutual TLS (with key_file; NULL: none) */
+	const char *key_file;
+	bool insecure; /* accept any certificate (tests, or a trusted path): no verification */
+};
+
 /* ==== Listening on sockets ==== */
 
 /* A listener receives dnstap from DNS servers on unix and TCP sockets, inside the caller's libevent 2.1
  * event loop: any number of listening sockets, any number of concurrent senders. Each connection goes
  * through the Frame Streams handshake (READY -> ACCEPT carrying protobuf:dnstap.Dnstap -> START, or a
- * bare START from a unidirectional sender); then the payload of every data frame is handed, whole, to
- * the caller's payload callback, in the order the sender sent it; a STOP is answered with FINISH at once
+ * bare START from a unidirectional sender); then the payload of every data frame is pushed, whole, into
+ * the caller's sink as an item, in the order the sender sent it; a STOP is answered with FINISH at once
  * and the connection is closed. A sender that misbehaves (silent past the handshake timeout, garbage, a
  * wrong content type, a malformed control frame, gone in the middle of a frame) is logged and
  * disconnected; an oversize data frame is skipped by its length prefix and logged, and its connection
  * goes on. Other connections never notice.
  *
  * The listener never prints: every event is one line handed to the caller's log callback, naming the
- * connection. The receive path reads up to 64 KiB per system call and makes no allocation and no copy
- * per frame (a frame is handed over where it lies in the read buffer; only one that straddles two read
- * chunks is copied, into a buffer the listener reuses). Memory per connection is bounded by the largest
- * frame accepted plus one 64 KiB read chunk.
+ * connection. The receive path reads up to 1 MiB per system call, into one buffer the listener shares
+ * among its connections, and makes no allocation and no copy per frame (a frame is handed over where it
+ * lies in the read buffer; only one that straddles two reads is copied, into the connection's own
+ * buffer). Memory per connection is bounded by the largest frame accepted. With a read delay
+ * (dt_listener_set_read_delay()), a sender that writes one frame at a time costs one wake-up per batch
+ * of frames rather than one per frame.
  *
  * Lifetime: dt_listener_new(), then the setters and dt_listener_add_unix()/_add_tcp(); the caller runs
  * the event loop; dt_listener_shutdown() ends the listening and the connections, dt_listener_free()
@@ -497,6 +691,14 @@ dt_res dt_listener_set_max_frame_size(struct dt_listener *l, size_t bytes);
  * Default DT_DEFAULT_HANDSHAKE_TIMEOUT_MS. Applies to connections accepted after the call. */
 dt_res dt_listener_set_handshake_timeout(struct dt_listener *l, unsigned ms);
 
+/* Batches the reads of busy senders: after a read of less than 64 KiB from a sender past its
+ * handshake, that connection's next read waits us microseconds (0, the default: reads follow every
+ * write at once; DT_ERR_INVALID from a second on). 200 is a good value: 200 us of frames then arrive
+ * in one read, which for a sender that writes frame by frame halves the receiver's CPU. The event base
+ * should be made with EVENT_BASE_FLAG_PRECISE_TIMER: epoll's own timeouts are whole milliseconds, and
+ * a unix socket, which holds only a few hundred small writes, would then make a fast sender wait. */
+dt_res dt_listener_set_read_delay(struct dt_listener *l, unsigned us);
+
 /* Most connections open at once (0: DT_DEFAULT_MAX_CONNECTIONS). At the limit the listener stops
  * accepting (new senders wait in the kernel's backlog, nothing is refused) and logs it once; it accepts
  * again as soon as a connection closes. */
@@ -527,6 +729,25 @@ dt_res dt_listener_add_listening(struct dt_listener *l, int fd, const char *name
  * unresolvable address, DT_ERR_IO with errno (EADDRINUSE...), DT_ERR_NOMEM. */
 dt_res dt_listener_add_tcp(struct dt_listener *l, const char *host_port);
 
+/* Listens on TCP as dt_listener_add_tcp() does, serving Frame Streams inside TLS (opt: a certificate and
+ * key, and a client CA for mutual TLS). The handshake runs inside the handshake timeout and never blocks
+ * the loop; a connection's LOG_INFO line "TLS established (...)" names the version and the peer's
+ * certificate subject. Mismatches (plain Frame Streams on this socket, a failed verification, a missing
+ * client certificate) close the connection with one line. DT_ERR_INVALID also when the files cannot be
+ * used: that is logged at LOG_ERR with the file and OpenSSL's reason. */
+dt_res dt_listener_add_tls(struct dt_listener *l, const char *host_port, const struct dt_tls_server_options *opt);
+
+/* Reads every TLS socket's certificate and key files again, for the connections accepted from now on
+ * (open ones keep theirs): what SIGHUP should do. A socket whose new files cannot be used keeps the old
+ * ones, with one LOG_ERR line. DT_OK if all were reloaded (or there is no TLS socket), else
+ * DT_ERR_INVALID. */
+dt_res dt_listener_reload(struct dt_listener *l);
+
+/* Accepts TCP and TLS connections only from cidr ("192.0.2.0/24", "2001:db8::/32", or one address);
+ * repeatable, each call adds a range. With none, every address is accepted. Others are closed at accept
+ * with one LOG_WARNING line (unix sockets are not affected). DT_ERR_INVALID for a malformed range. */
+dt_res dt_listener_allow(struct dt_listener *l, const char *cidr);
+
 /* Adopts fd, a socket already connected to a sender (inherited from inetd or a service manager, or one
  * end of a socketpair), as a connection like an accepted one; its log lines begin with name. The fd is
  * made non-blocking, belongs to the listener from now on (closed on any failure too) and counts against
@@ -535,18 +756,25 @@ dt_res dt_listener_add_connected(struct dt_listener *l, int fd, const char *name
 
 /* Ends listening for shutdown: closes the listening sockets (and removes the unix socket files), then
  * reads what every connected sender has already sent (the bytes queued in the kernel at this moment; it
- * does not wait for more), hands those frames to the payload callback, and closes every connection,
- * logging its totals. No callback is called after it returns. Calling it again does nothing. Not to be
+ * does not wait for more), pushes those frames into the sink, and closes every connection, logging its
+ * totals. The sink is not called after it returns. Calling it again does nothing. Not to be
  * called from a listener callback. */
 void dt_listener_shutdown(struct dt_listener *l);
 
 struct dt_listener_stats {
 	uint64_t connections; /* connections accepted */
 	unsigned open;        /* connections open now */
-	uint64_t frames;      /* data frames handed to the payload callback */
+	uint64_t frames;      /* data frames pushed into the sink */
 	uint64_t bytes;       /* their payload bytes */
 	uint64_t skipped;     /* oversize data frames skipped */
 	uint64_t rejected;    /* connections closed because the peer misbehaved */
+	uint64_t refused;     /* connections refused at accept: not in the dt_listener_allow() ranges */
+	/* of rejected, by reason (the rest: read errors, out of memory) */
+	uint64_t handshake_timeouts; /* no READY or START (or no TLS handshake) within the timeout */
+	uint64_t handshake_errors;   /* not Frame Streams, a wrong content type, an unexpected control frame,
+				      * a failed TLS handshake */
+	uint64_t bad_control;        /* a malformed control frame */
+	uint64_t cut;                /* gone, or shut down, in the middle of a frame */
 };
 
 /* Fills *s with the totals so far (valid after dt_listener_shutdown() too). */
@@ -577,27 +805,30 @@ void dt_listener_free(struct dt_listener *l);
 /* Sender options. Fill with dt_sender_options_init() and change what you need; a NULL pointer
  * where options are taken means all defaults. */
 struct dt_sender_options {
-	size_t queue_size;         /* messages the queue holds (default 10000); more are dropped */
-	size_t queue_bytes;        /* bytes of queue storage: a payload takes its length + 4, a tap
-				    * message about 110 bytes + its byte strings (0, the default:
-				    * 1024 per message, at least 1 MiB) */
-	unsigned timeout_ms;       /* bound for connect + handshake, for flush + STOP + FINISH when
-				    * closing, and for `blocking` waits (default 5000) */
-	unsigned reconnect_max_ms; /* longest pause between connection attempts (default 3000) */
-	bool blocking;             /* for finite replays (a file to a socket): open makes one connection
-				    * attempt and fails if it does; a write into a full queue waits for
-				    * room instead of dropping, and fails once the collector has been
-				    * unreachable for timeout_ms. Default false: never wait, drop. */
-	dt_log_fn log;             /* connection changes (LOG_INFO, LOG_WARNING), and drops at most every
-				    * 10 s (LOG_WARNING), from the output's own thread; NULL: silent */
-	void *log_arg;             /* passed to log */
+	size_t queue_size;                /* messages the queue holds (default 10000); more are dropped */
+	size_t queue_bytes;               /* bytes of queue storage: a payload takes its length + 4, a tap
+					   * message about 110 bytes + its byte strings (0, the default:
+					   * 1024 per message, at least 1 MiB) */
+	unsigned timeout_ms;              /* bound for connect + handshake, for flush + STOP + FINISH when
+					   * closing, and for `blocking` waits (default 5000) */
+	unsigned reconnect_max_ms;        /* longest pause between connection attempts (default 3000) */
+	bool blocking;                    /* for finite replays (a file to a socket): open makes one connection
+					   * attempt and fails if it does; a write into a full queue waits for
+					   * room instead of dropping, and fails once the collector has been
+					   * unreachable for timeout_ms. Default false: never wait, drop. */
+	dt_log_fn log;                    /* connection changes (LOG_INFO, LOG_WARNING), and drops at most every
+					   * 10 s (LOG_WARNING), from the output's own thread; NULL: silent */
+	void *log_arg;                    /* passed to log */
+	struct dt_tls_client_options tls; /* TLS to a "tcp://" collector (default: none) */
 };
 
 void dt_sender_options_init(struct dt_sender_options *opt);
 
 /* Opens a socket output. spec is the collector's address as CoreDNS writes it: "/path" or
  * "unix:///path" (also "unix:path"), or "tcp://HOST:PORT" where HOST is an IPv4 address, an IPv6
- * address in brackets, or a name (resolved with getaddrinfo() at each connection attempt). The
+ * address in brackets, or a name (resolved with getaddrinfo() at each connection attempt); "tls://HOST:PORT"
+ * is TCP with TLS (opt->tls, whose files are read here: DT_ERR_INVALID, logged at LOG_ERR, when they cannot
+ * be used; TLS failures of a connection are logged like any other and retried). The
  * output starts its thread and connects in the background; options are copied, spec need not
  * outlive the call. Returns NULL with *res set: DT_ERR_INVALID for a malformed spec or option,
  * DT_ERR_NOMEM, DT_ERR_IO (errno) if a thread or pipe cannot be made; with `blocking`, also the
@@ -616,19 +847,284 @@ void dt_sender_options_init(struct dt_sender_options *opt);
  * the thread: no log callback runs after it returns; o is freed in every case. */
 struct dt_output *dt_output_socket_open(const char *spec, const struct dt_sender_options *opt, dt_res *res);
 
+/* ==== Kafka (librdkafka) ==== */
+
+/* A Kafka output produces every item to one topic, and a Kafka input consumes a topic into a sink, so
+ * that many servers' collectors can feed one topic and any number of consumers read it. Both are built
+ * on librdkafka; in a build without it (configure --without-kafka) the open calls fail with
+ * DT_ERR_INVALID and say so in errstr. */
+
+enum dt_kafka_format {
+	DT_KAFKA_DNSTAP, /* the dnstap payload, byte for byte: one message per dnstap frame */
+	DT_KAFKA_JSON,   /* the line `dnstap -j` prints, without its newline */
+	DT_KAFKA_TEXT,   /* the line `dnstap -q` prints, without its newline */
+};
+
+/* The message key: Kafka puts messages with one key in one partition, in order. Messages without the
+ * field the mode names go without a key (spread over the partitions). */
+enum dt_kafka_key {
+	DT_KAFKA_KEY_NONE,
+	DT_KAFKA_KEY_IDENTITY,  /* Dnstap.identity: one server's messages together */
+	DT_KAFKA_KEY_CLIENT_IP, /* the query address as text ("192.0.2.1"): one client's together */
+	DT_KAFKA_KEY_QNAME,     /* the first question's name, lowercased ("example.com.") */
+};
+
+/* Kafka output options. Fill with dt_kafka_options_init(); strings are copied by the open call. */
+struct dt_kafka_options {
+	const char *brokers; /* bootstrap servers, "host:port[,host:port...]" (required) */
+	const char *topic;   /* (required) */
+	enum dt_kafka_format format;
+	enum dt_kafka_key key;
+	const char *const *props; /* n_props "PROP=VALUE" strings handed to librdkafka after ours, so
+				   * they override them (compression.codec, security.protocol, ...) */
+	size_t n_props;
+	unsigned flush_timeout_ms;  /* dt_output_close() waits this long for acknowledgements (10000) */
+	unsigned stats_interval_ms; /* a counters line at LOG_INFO this often while they change (60000;
+				     * 0: only the summary at close) */
+	bool blocking;              /* for finite replays: when librdkafka's queue is full, wait for room
+				     * (up to flush_timeout_ms without progress) instead of dropping */
+	dt_log_fn log;              /* broker trouble and drops (LOG_WARNING, at most every 10 s), the
+				     * counters, librdkafka's own lines (LOG_DEBUG); called on the thread that
+				     * writes, flushes and closes the output. NULL: silent */
+	void *log_arg;
+};
+
+void dt_kafka_options_init(struct dt_kafka_options *opt);
+
+/* Counters of a Kafka output. Every item written is in exactly one of delivered, failed, dropped_full,
+ * dropped_other, undelivered and in_flight (items the output could not format are refused by
+ * dt_output_write_item() and are in none). */
+struct dt_kafka_stats {
+	uint64_t received;      /* items written to the output */
+	uint64_t queued;        /* accepted into librdkafka's queue */
+	uint64_t delivered;     /* acknowledged by the broker */
+	uint64_t failed;        /* accepted, then refused or timed out (message.timeout.ms): reasons logged */
+	uint64_t dropped_full;  /* not accepted: librdkafka's queue was full (queue.buffering.max.*) */
+	uint64_t dropped_other; /* not accepted: too large (message.max.bytes), unknown topic, ... */
+	uint64_t undelivered;   /* still unacknowledged at close after flush_timeout_ms: purged */
+	uint64_t in_flight;     /* queued, not yet acknowledged nor failed */
+};
+
+/* Opens a producer. The brokers are contacted in the background: an unreachable cluster is logged and
+ * retried, and messages wait in librdkafka's queue up to its message.timeout.ms (5 minutes unless set)
+ * before they count as failed. Writing never waits for the network (unless `blocking`): the item is
+ * copied into librdkafka's bounded queue; DT_ERR_FULL when it is full (counted in dropped_full) or
+ * librdkafka refuses it (too large: dropped_other); DT_ERR_IO (EIO) after a fatal producer error
+ * (idempotence lost), which breaks the output.
+ * dt_output_flush() serves delivery reports and does not wait; dt_output_reopen() flushes.
+ * dt_output_close() waits up to flush_timeout_ms for what is in flight, purges what is left (counted as
+ * undelivered), logs the summary, and returns DT_ERR_IO with errno ETIMEDOUT if anything was undelivered
+ * or EIO if anything failed; o is freed in every case. dt_output_stats(): written is delivered, dropped
+ * everything that will never be, failed the part of it that the brokers refused or that timed out,
+ * queued in_flight, connected whether a broker is up.
+ * NULL with *res on failure: DT_ERR_INVALID (a missing broker or topic, a bad property: the reason, in
+ * librdkafka's words where they are its, goes to errstr, of errsize bytes, if not NULL), DT_ERR_NOMEM. */
+struct dt_output *dt_output_kafka_open(const struct dt_kafka_options *opt, char *errstr, size_t errsize, dt_res *res);
+
+/* Fills *st for an output opened by dt_output_kafka_open(); DT_ERR_INVALID for any other. Safe from any
+ * thread while o is open. */
+dt_res dt_output_kafka_stats(const struct dt_output *o, struct dt_kafka_stats *st);
+
+/* Where a Kafka input starts in each partition. */
+enum dt_kafka_from {
+	DT_KAFKA_FROM_COMMITTED, /* the group's committed offset; the beginning where it has none */
+	DT_KAFKA_FROM_BEGINNING, /* the oldest message the brokers keep */
+	DT_KAFKA_FROM_END,       /* only messages produced from now on */
+};
+
+/* Kafka input options. Fill with dt_kafka_input_options_init(); strings are copied by the open call. */
+struct dt_kafka_input_options {
+	const char *brokers; /* (required) */
+	const char *topic;   /* (required) */
+	const char *group;   /* consumer group whose offsets are read and committed (default "dnstap") */
+	enum dt_kafka_from from;
+	bool exit_at_end;         /* dt_kafka_input_run() returns once every partition has been read to its end */
+	const char *const *props; /* as in struct dt_kafka_options */
+	size_t n_props;
+	size_t max_frame_size; /* larger messages are skipped (0: DT_DEFAULT_MAX_FRAME_SIZE) */
+	unsigned commit_ms;    /* commit at most this often (default 1000) */
+	unsigned timeout_ms;   /* with exit_at_end, give up on a cluster unreachable this long (10000) */
+	/* Called before each commit: the items pushed so far must be written out (dt_pipeline_flush()).
+	 * Offsets are committed only when it returns DT_OK, so every message is written before its offset
+	 * is committed (at least once). NULL: nothing to flush. */
+	dt_res (*flush)(void *arg);
+	void *flush_arg; /* also tick's */
+	/* Called on the reading thread at least every 100 ms, for what the program must do between
+	 * messages (a rotation asked for by SIGHUP). NULL: nothing. */
+	void (*tick)(void *arg);
+	dt_log_fn log; /* skipped messages and broker trouble (LOG_WARNING), partitions read to the end
+			* and totals (LOG_INFO), librdkafka's lines (LOG_DEBUG); NULL: silent */
+	void *log_arg;
+};
+
+void dt_kafka_input_options_init(struct dt_kafka_input_options *opt);
+
+struct dt_kafka_input;
+
+/* Creates a consumer of every partition of the topic (it does not share them with other members of the
+ * group: the group is where its offsets are kept). Nothing is contacted until dt_kafka_input_run().
+ * NULL with *res and errstr as dt_output_kafka_open(). */
+struct dt_kafka_input *dt_kafka_input_open(const struct dt_kafka_input_options *opt, char *errstr, size_t errsize,
+					   dt_res *res);
+
+/* Pushes every message into sink, one item per message (input: the topic, frame: the offset + 1, peer:
+ * "TOPIC [PARTITION]"); a message that is not a dnstap payload (or is over max_frame_size) is logged in
+ * one line naming topic, partition and offset and skipped. The item is decoded by the input, with the
+ * decoder it lends through the item, so the pipeline does not decode it again. Runs until
+ * dt_kafka_input_stop(), the end of every partition with exit_at_end, or a sink failure (DT_ERR_IO), and
+ * commits the offsets of what was pushed (after flush) on the way out. Returns DT_OK; DT_ERR_DECODE if
+ * messages were skipped; DT_ERR_IO if the sink failed or, with exit_at_end, the cluster or topic could
+ * not be reached (logged) or a commit failed. */
+dt_res dt_kafka_input_run(struct dt_kafka_input *in, const struct dt_sink *sink);
+
+/* Makes dt_kafka_input_run() return soon. Async-signal-safe: meant for a SIGTERM handler. */
+void dt_kafka_input_stop(struct dt_kafka_input *in);
+
+struct dt_kafka_input_stats {
+	uint64_t messages;  /* consumed */
+	uint64_t bytes;     /* their value bytes */
+	uint64_t skipped;   /* not dnstap, or too large */
+	uint64_t committed; /* messages whose offsets have been committed */
+};
+
+void dt_kafka_input_get_stats(const struct dt_kafka_input *in, struct dt_kafka_input_stats *st);
+
+/* Closes the consumer (leaving the group) and frees in. Accepts NULL. */
+void dt_kafka_input_close(struct dt_kafka_input *in);
+
+/* ==== Statistics ==== */
+
+/* The statistics stage counts every item it sees (messages by input, dnstap type, qtype, rcode, protocol
+ * and family; bytes; decode failures), keeps top lists of query names, NXDOMAIN and SERVFAIL names,
+ * clients, identities and sender connections in fixed-memory space-saving sketches, and pairs queries
+ * with their responses (same type pair, addresses, ports, DNS ID, qname and qtype) in a fixed-size table
+ * for a latency histogram. Whatever the input, its memory is what its options say, allocated by
+ * dt_stats_new(); nothing is allocated per item. Add it as the FIRST stage so that it sees every
+ * arrival: it keeps every item.
+ *
+ * At report time it also reads the counters of the components it is told about (the pipeline: drops by
+ * stage and by reason; the listener: connections and skipped frames; outputs: written, dropped, queued)
+ * and of any source added with dt_stats_add_source(), and writes them all through one metrics writer:
+ * Prometheus text exposition 0.0.4 (dt_stats_prometheus()), JSON (dt_stats_json()), or a text report
+ * (dt_stats_report()). man dnstap(1), METRICS, lists every metric. All calls on the pipeline's thread. */
+struct dt_stats;
+
+struct dt_stats_options {
+	unsigned top;                /* entries in each top list (default 10; at most 1000); each sketch
+				      * holds DT_STATS_SKETCH_FACTOR times as many */
+	unsigned latency_slots;      /* queries awaiting a response (default 65536, rounded up to a power of
+				      * 2; at most 2^24); queries beyond are counted as overflow */
+	unsigned latency_timeout_ms; /* a query unanswered this long, in message time, gives up its slot
+				      * (default 10000) */
+};
+#define DT_STATS_SKETCH_FACTOR 8
+
+void dt_stats_options_init(struct dt_stats_options *opt);
+
+/* NULL with *res: DT_ERR_INVALID for options out of range, DT_ERR_NOMEM. The result is the state of
+ * dt_pipeline_add_stage(p, &dt_stats_stage, st), which then owns it (freed with the pipeline); a
+ * dt_stats that is never added is freed with dt_stats_free(). */
+struct dt_stats *dt_stats_new(const struct dt_stats_options *opt, dt_res *res);
+void dt_stats_free(struct dt_stats *st);
+
+extern const struct dt_stage_ops dt_stats_stage;
+
+/* Components whose counters go into the reports; each must outlive st's last report (NULL: none). */
+void dt_stats_set_pipeline(struct dt_stats *st, const struct dt_pipeline *p);
+void dt_stats_set_listener(struct dt_stats *st, const struct dt_listener *l);
+
+enum dt_stats_output_kind {
+	DT_STATS_OUTPUT_FILE,  /* a file or standard output */
+	DT_STATS_OUTPUT_RELAY, /* a socket output (-U, -T) */
+	DT_STATS_OUTPUT_KAFKA, /* dt_output_kafka_open() */
+};
+
+/* An output of the pipeline, reported under name (copied). At most 16. DT_ERR_NOMEM. */
+dt_res dt_stats_add_output(struct dt_stats *st, const struct dt_output *o, const char *name,
+			   enum dt_stats_output_kind kind);
+
+/* The metrics writer: what a source writes its counters through, whatever the report's format. A family
+ * is a metric name (with the dnstap_ prefix; counters end in _total), its type and one line of help;
+ * its samples follow it, each with labels (n pairs; values any text, escaped by the writer) and a value.
+ * suffix is appended to the family's name for the sample ("_bucket", "_sum", "_count" of a histogram;
+ * NULL: none). Every sample of a family must be written before the next family begins. */
+struct dt_metrics_writer;
+
+enum dt_metric_type { DT_METRIC_COUNTER, DT_METRIC_GAUGE, DT_METRIC_HISTOGRAM };
+
+struct dt_label {
+	const char *name; /* [a-zA-Z_][a-zA-Z0-9_]* */
+	const char *value;
+};
+
+void dt_metrics_family(struct dt_metrics_writer *w, const char *name, enum dt_metric_type type, const char *help);
+void dt_metrics_sample(struct dt_metrics_writer *w, const char *suffix, const struct dt_label *labels, size_t n,
+		       uint64_t value);
+void dt_metrics_sample_double(struct dt_metrics_writer *w, const char *suffix, const struct dt_label *labels, size_t n,
+			      double value);
+
+/* A source: called at each report, after the stage's own families, to write its own (a filter's
+ * per-predicate matches, say). At most 16. DT_ERR_NOMEM. */
+typedef void (*dt_stats_source_fn)(void *arg, struct dt_metrics_writer *w);
+dt_res dt_stats_add_source(struct dt_stats *st, dt_stats_source_fn fn, void *arg);
+
+/* Appends the whole report to out: Prometheus text exposition format 0.0.4; a JSON object
+ * {"version":..., "uptime_seconds":..., "metrics":{NAME:{"type","help","samples":[{"labels":{},
+ * "value"}]}}} (histogram samples carry their full name in "name"); or a text report like dnstop's
+ * summary, for a human or a CI log. DT_ERR_NOMEM if out ran out of memory. */
+dt_res dt_stats_prometheus(struct dt_stats *st, struct dt_buf *out);
+dt_res dt_stats_json(struct dt_stats *st, struct dt_buf *out);
+dt_res dt_stats_report(struct dt_stats *st, struct dt_buf *out);
+
+/* One line (no newline) on what came since the previous call (the first: since dt_stats_new()):
+ * "stats: 10s: 12345 messages (1234.5/s), 0 dropped, ...". */
+dt_res dt_stats_summary_line(struct dt_stats *st, struct dt_buf *out);
+
+/* ---- The metrics HTTP server ---- */
+
+/* Serves the reports over HTTP/1.1 with libevent's evhttp on base (the pipeline's loop: a request is
+ * answered between two reads of the senders, and never waits for anything): GET /metrics (Prometheus),
+ * GET /stats.json, GET / (a self-contained live page that polls /stats.json). HEAD as GET. Other paths
+ * 404, other methods 405; clients outside the allowed ranges get 403. Headers are limited to 8 KiB,
+ * bodies to 1 KiB, and an idle or slow connection is closed after 10 s; the kernel's backlog and
+ * max_connections (default 256; more are closed at accept) bound what clients can hold. */
+struct dt_metrics_server;
+
+/* Listens on "HOST:PORT" ("[::1]:PORT"; port 0 picks one: dt_metrics_server_port()). With no
+ * dt_metrics_server_allow() call, only loopback clients (127.0.0.0/8, ::1) are answered. NULL with *res:
+ * DT_ERR_INVALID (a malformed address), DT_ERR_IO (errno: cannot bind), DT_ERR_NOMEM. st must outlive it. */
+struct dt_metrics_server *dt_metrics_server_new(struct event_base *base, struct dt_stats *st, const char *host_port,
+						dt_res *res);
+
+/* Answers clients in cidr ("192.0.2.0/24", "::1"); the first call replaces the loopback default.
+ * DT_ERR_INVALID for a malformed range, DT_ERR_NOMEM. */
+dt_res dt_metrics_server_allow(struct dt_metrics_server *s, const char *cidr);
+
+/* The port it listens on. */
+unsigned dt_metrics_server_port(const struct dt_metrics_server *s);
+
+struct dt_metrics_server_stats {
+	uint64_t requests; /* answered, any status */
+	uint64_t denied;   /* 403: not in the allowed ranges */
+};
+void dt_metrics_server_get_stats(const struct dt_metrics_server *s, struct dt_metrics_server_stats *out);
+
+/* Closes the socket and every connection. Accepts NULL. Before freeing base. */
+void dt_metrics_server_free(struct dt_metrics_server *s);
+
 /* ==== Tap API ==== */
 
 /* Producing dnstap from a C program, the way CoreDNS's plugins do: open a tap on a collector
- * address (or on any output: a file, a pipeline's output), and at each event build a struct dt_message (type, times, addresses, wire messages when
- * the tap is `full`) and hand it to dt_tap_send(), which encodes it and queues it without ever
- * blocking. A full queue drops the message and counts it; the count is logged at most every 10
- * seconds through the log callback and can be read at any time. See libdnstap(3) for an example. */
+ * address (or on any output: a file, a pipeline's output), and at each event build a struct dt_message (type, times,
+ * addresses, wire messages when the tap is `full`) and hand it to dt_tap_send(), which encodes it and queues it without
+ * ever blocking. A full queue drops the message and counts it; the count is logged at most every 10 seconds through the
+ * log callback and can be read at any time. See libdnstap(3) for an example. */
 struct dt_tap;
 
 struct dt_tap_options {
-	const char *identity; /* Dnstap.identity (NULL, the default: the host name; "": none) */
-	const char *version;  /* Dnstap.version (NULL, the default: "libdnstap VERSION"; "": none) */
-	bool full;            /* the caller should include wire messages (dt_tap_full()); default false */
+	const char *identity;            /* Dnstap.identity (NULL, the default: the host name; "": none) */
+	const char *version;             /* Dnstap.version (NULL, the default: "libdnstap VERSION"; "": none) */
+	bool full;                       /* the caller should include wire messages (dt_tap_full()); default false */
 	struct dt_sender_options sender; /* queue size, timeouts, log callback */
 };
 

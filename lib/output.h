@@ -12,9 +12,9 @@ struct dt_output_ops {
 	dt_res (*write)(struct dt_output *o, struct dt_item *it);
 	dt_res (*flush)(struct dt_output *o);
 	dt_res (*reopen)(struct dt_output *o);
-	dt_res (*close)(struct dt_output *o); /* also frees o */
+	dt_res (*close)(struct dt_output *o);                                 /* also frees o */
 	void (*stats)(const struct dt_output *o, struct dt_output_stats *st); /* st is zeroed before */
-	const char *name;                     /* for log lines, when the output has no name() of its own */
+	const char *name; /* for log lines, when the output has no name() of its own */
 	const char *(*get_name)(const struct dt_output *o); /* NULL: name */
 };
 
@@ -29,6 +29,10 @@ bool dt__output_not_moved(const char *path, int fd);
 /* dt_item_message() with a fallback: an item pushed outside a pipeline (dt_output_write()) has no
  * decoder, and the output that needs fields lends its own. */
 const struct dt_message *dt__item_message(struct dt_item *it, struct dt_decoder *fallback, dt_res *res);
+
+/* For a stage that rewrites items (anonymisation): the item's payload becomes payload[0:len) and its
+ * decoded view msg, which later stages and outputs use; both must stay valid until the push returns. */
+void dt__item_replace(struct dt_item *it, const uint8_t *payload, size_t len, const struct dt_message *msg);
 
 /* Written-frame count of a Frame Streams file output (dt_output_fstrm_open()), for the rotating file
  * output that is built on it. */

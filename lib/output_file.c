@@ -28,19 +28,19 @@
 struct file_output {
 	struct dt_output base;
 	struct dt_file_options opt;
-	char *pattern;          /* -w as given */
-	bool rotating;          /* split or max_size: pattern is a strftime pattern, every file a new one */
-	struct dt_output *cur;  /* the file being written (NULL once the output has failed) */
-	char path[PATH_MAX];    /* its name */
-	bool have_id;           /* dev/ino of path when it was opened: has it been moved away since? */
+	char *pattern;         /* -w as given */
+	bool rotating;         /* split or max_size: pattern is a strftime pattern, every file a new one */
+	struct dt_output *cur; /* the file being written (NULL once the output has failed) */
+	char path[PATH_MAX];   /* its name */
+	bool have_id;          /* dev/ino of path when it was opened: has it been moved away since? */
 	dev_t dev;
 	ino_t ino;
-	uint64_t size;          /* bytes in the current Frame Streams file, STOP not included */
-	uint64_t file_frames;   /* frames in the current file */
+	uint64_t size;           /* bytes in the current Frame Streams file, STOP not included */
+	uint64_t file_frames;    /* frames in the current file */
 	uint64_t written_before; /* written into the files finished before cur */
 	uint64_t files;
-	time_t held_until;      /* a rotation failed: --max-size tries again after this (monotonic s) */
-	int error;              /* errno of the failure that stopped the output; 0: none */
+	time_t held_until; /* a rotation failed: --max-size tries again after this (monotonic s) */
+	int error;         /* errno of the failure that stopped the output; 0: none */
 	struct event *split;
 };
 
@@ -68,6 +68,8 @@ static time_t mono_seconds(void)
 
 static struct dt_output *open_one(struct file_output *f, const char *path, dt_res *res)
 {
+	if (f->opt.text && f->opt.tmpl != NULL)
+		return dt_output_template_open(path, f->opt.tmpl, f->opt.append, res);
 	if (f->opt.text)
 		return dt_output_text_open(path, f->opt.format, f->opt.append, res);
 	return dt_output_fstrm_open(path, false, res);

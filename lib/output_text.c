@@ -14,7 +14,8 @@
 struct text_output {
 	struct dt_output base;
 	enum dt_format format;
-	char *path; /* NULL for standard output */
+	const struct dt_template *tmpl; /* instead of format when set */
+	char *path;                     /* NULL for standard output */
 	bool append;
 	int fd;
 	dt_res error; /* first write error: the output is broken after it */
@@ -49,7 +50,7 @@ static dt_res text_write(struct dt_output *base, struct dt_item *it)
 	if (m == NULL)
 		return res;
 	size_t mark = o->buf.len;
-	res = dt_format(o->format, m, &o->buf);
+	res = o->tmpl != NULL ? dt_template_format(o->tmpl, m, &o->buf) : dt_format(o->format, m, &o->buf);
 	if (res != DT_OK) {
 		o->buf.len = mark;
 		o->buf.failed = false;
@@ -157,4 +158,16 @@ struct dt_output *dt_output_text_open(const char *path, enum dt_format f, bool a
 	}
 	*res = DT_OK;
 	return &o->base;
+}
+
+struct dt_output *dt_output_template_open(const char *path, const struct dt_template *t, bool append, dt_res *res)
+{
+	struct dt_output *base = dt_output_text_open(path, DT_FORMAT_QUIET, append, res);
+	if (base == NULL)
+		return NULL;
+	struct text_output *o = (struct text_output *)base;
+	o->tmpl = t;
+	if (!append || o->path == NULL || lseek(o->fd, 0, SEEK_END) == 0)
+		dt_template_header(t, &o->buf);
+	return base;
 }

@@ -49,6 +49,15 @@ const struct dt_message *dt__item_message(struct dt_item *it, struct dt_decoder 
 	return it->msg;
 }
 
+void dt__item_replace(struct dt_item *it, const uint8_t *payload, size_t len, const struct dt_message *msg)
+{
+	it->payload = payload;
+	it->len = len;
+	it->msg = msg;
+	it->decode_res = DT_OK;
+	it->decoded = true;
+}
+
 const struct dt_message *dt_item_message(struct dt_item *it, dt_res *res)
 {
 	dt_res dummy;
@@ -289,6 +298,20 @@ dt_res dt_pipeline_reopen(struct dt_pipeline *p)
 void dt_pipeline_get_stats(const struct dt_pipeline *p, struct dt_pipeline_stats *st)
 {
 	*st = p->st;
+}
+
+const char *dt_pipeline_stage_name(const struct dt_pipeline *p, unsigned i)
+{
+	return i < p->n_stages ? p->stages[i].ops->name : NULL;
+}
+
+const struct dt_output *dt_pipeline_output(const struct dt_pipeline *p, unsigned i, const char **name)
+{
+	if (i >= p->n_outs)
+		return NULL;
+	if (name != NULL)
+		*name = out_name(&p->outs[i]);
+	return p->outs[i].o;
 }
 
 dt_res dt_pipeline_close(struct dt_pipeline *p)

@@ -21,6 +21,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <getopt.h>
+#include <syslog.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -35,11 +36,11 @@
 
 #define PROG "dnstap-proxy"
 #define MAX_LISTEN 16
-#define N_UPSOCK 4          /* upstream UDP sockets (source ports) in use at once */
-#define NSLOTS 65536        /* UDP queries in flight: one per proxy-chosen ID */
-#define BATCH 64            /* datagrams per recvmmsg/sendmmsg */
-#define ROUNDS 4            /* batches read per wake-up, so one busy socket cannot starve the others */
-#define MAX_UDP_QUERY 4096  /* a longer UDP query (none is, in practice) is dropped */
+#define N_UPSOCK 4         /* upstream UDP sockets (source ports) in use at once */
+#define NSLOTS 65536       /* UDP queries in flight: one per proxy-chosen ID */
+#define BATCH 64           /* datagrams per recvmmsg/sendmmsg */
+#define ROUNDS 4           /* batches read per wake-up, so one busy socket cannot starve the others */
+#define MAX_UDP_QUERY 4096 /* a longer UDP query (none is, in practice) is dropped */
 #define EXPIRE_TICK_MS 50
 #define TCP_IDLE_S 10
 
@@ -54,8 +55,11 @@ struct args {
 	const char *identity, *version;
 	unsigned long queue;
 	unsigned long timeout_ms;
+	struct dt_tls_client_options tls; /* --tls and friends, or a tls:// --tap */
 };
 
+/* the help text reads as it prints: */
+/* clang-format off */
 static const char usage_text[] =
 	"Usage: " PROG " --listen ADDR:PORT --upstream ADDR:PORT [--tap SPEC] [OPTION]...\n"
 	"Forward DNS queries (UDP and TCP) to an upstream server and send a dnstap message for each\n"
@@ -64,8 +68,15 @@ static const char usage_text[] =
 	"  --listen ADDR:PORT    address to serve on, UDP and TCP (IPv4, or IPv6 in brackets:\n"
 	"                        [::1]:5353); may be given several times\n"
 	"  --upstream ADDR:PORT  server to forward to (IPv4, [IPv6] or a host name)\n"
-	"  --tap SPEC            collector: /path or unix:///path (unix socket), tcp://HOST:PORT;\n"
+	"  --tap SPEC            collector: /path or unix:///path (unix socket), tcp://HOST:PORT,\n"
+	"                        tls://HOST:PORT (TCP with TLS, as CoreDNS writes it);\n"
 	"                        without --tap, queries are only forwarded\n"
+	"  --tls                 TLS to a tcp:// collector too (as tls://)\n"
+	"  --tls-ca FILE         CAs the collector's certificate must come from (default: the system's)\n"
+	"  --tls-server-name N   name sent as SNI and checked in its certificate (default: HOST)\n"
+	"  --tls-cert FILE       client certificate (PEM) for a collector that requires one, with\n"
+	"  --tls-key FILE        its private key\n"
+	"  --tls-insecure        do not verify the collector's certificate\n"
 	"  --full                include the wire-format DNS messages in the dnstap messages\n"
 	"  --identity S          dnstap identity (default: the host name)\n"
 	"  --version S           dnstap version (default: \"" PROG " " PACKAGE_VERSION "\")\n"
@@ -77,6 +88,7 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 after SIGINT or SIGTERM; 1 a socket could not be set up or the upstream name\n"
 	"not resolved; 2 usage error.\n";
+/* clang-format on */
 
 static void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 
@@ -109,7 +121,22 @@ static void show_version(void)
 
 static void parse_args(int argc, char **argv, struct args *a)
 {
-	enum { O_LISTEN = 256, O_UPSTREAM, O_TAP, O_FULL, O_IDENTITY, O_VERSION, O_QUEUE, O_TIMEOUT };
+	enum {
+		O_LISTEN = 256,
+		O_UPSTREAM,
+		O_TAP,
+		O_FULL,
+		O_IDENTITY,
+		O_VERSION,
+		O_QUEUE,
+		O_TIMEOUT,
+		O_TLS,
+		O_TLS_CA,
+		O_TLS_SERVER_NAME,
+		O_TLS_CERT,
+		O_TLS_KEY,
+		O_TLS_INSECURE
+	};
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"upstream", required_argument, NULL, O_UPSTREAM},
@@ -119,6 +146,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{"version", optional_argument, NULL, O_VERSION},
 		{"queue", required_argument, NULL, O_QUEUE},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"tls", no_argument, NULL, O_TLS},
+		{"tls-ca", required_argument, NULL, O_TLS_CA},
+		{"tls-server-name", required_argument, NULL, O_TLS_SERVER_NAME},
+		{"tls-cert", required_argument, NULL, O_TLS_CERT},
+		{"tls-key", required_argument, NULL, O_TLS_KEY},
+		{"tls-insecure", no_argument, NULL, O_TLS_INSECURE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -135,7 +168,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 			break;
 		case O_UPSTREAM:
 			if (a->upstream != NULL)
-				die(2, "--upstream given twice (%s, %s): the proxy forwards to one server", a->upstream, optarg);
+				die(2, "--upstream given twice (%s, %s): the proxy forwards to one server", a->upstream,
+				    optarg);
 			a->upstream = optarg;
 			break;
 		case O_TAP:
@@ -143,8 +177,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 				die(2, "--tap given twice (%s, %s): the proxy taps to one collector", a->tap, optarg);
 			a->tap = optarg;
 			break;
-		case O_FULL: a->full = true; break;
-		case O_IDENTITY: a->identity = optarg; break;
+		case O_FULL:
+			a->full = true;
+			break;
+		case O_IDENTITY:
+			a->identity = optarg;
+			break;
 		case O_VERSION:
 			/* "--version S" sets the dnstap version; a bare "--version" shows ours */
 			if (optarg != NULL)
@@ -154,14 +192,40 @@ static void parse_args(int argc, char **argv, struct args *a)
 			else
 				show_version();
 			break;
-		case O_QUEUE: a->queue = parse_number("queue", optarg, 100000000); break;
-		case O_TIMEOUT: a->timeout_ms = parse_number("timeout", optarg, 3600000); break;
-		case 'V': show_version(); break;
+		case O_QUEUE:
+			a->queue = parse_number("queue", optarg, 100000000);
+			break;
+		case O_TIMEOUT:
+			a->timeout_ms = parse_number("timeout", optarg, 3600000);
+			break;
+		case O_TLS:
+			a->tls.enable = true;
+			break;
+		case O_TLS_CA:
+			a->tls.ca_file = optarg;
+			break;
+		case O_TLS_SERVER_NAME:
+			a->tls.server_name = optarg;
+			break;
+		case O_TLS_CERT:
+			a->tls.cert_file = optarg;
+			break;
+		case O_TLS_KEY:
+			a->tls.key_file = optarg;
+			break;
+		case O_TLS_INSECURE:
+			a->tls.insecure = true;
+			break;
+		case 'V':
+			show_version();
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
-		case ':': die(2, "%s: option needs a value", argv[optind - 1]);
-		default: die(2, "%s: unknown option", argv[optind - 1]);
+		case ':':
+			die(2, "%s: option needs a value", argv[optind - 1]);
+		default:
+			die(2, "%s: unknown option", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -170,13 +234,23 @@ static void parse_args(int argc, char **argv, struct args *a)
 		die(2, "--listen: at least one address is needed");
 	if (a->upstream == NULL)
 		die(2, "--upstream: an address is needed");
+	bool tls_tap = a->tap != NULL &&
+		       (strncmp(a->tap, "tls://", 6) == 0 || (a->tls.enable && strncmp(a->tap, "tcp://", 6) == 0));
+	if (a->tls.enable && !tls_tap)
+		die(2, "--tls needs a --tap tcp://HOST:PORT collector");
+	if ((a->tls.ca_file != NULL || a->tls.server_name != NULL || a->tls.cert_file != NULL ||
+	     a->tls.key_file != NULL || a->tls.insecure) &&
+	    !tls_tap)
+		die(2,
+		    "--tls-ca, --tls-server-name, --tls-cert, --tls-key and --tls-insecure need --tap tls://HOST:PORT");
+	if ((a->tls.cert_file != NULL) != (a->tls.key_file != NULL))
+		die(2, "--tls-cert and --tls-key go together");
 }
 
 /* Splits ADDR:PORT ([v6]:port for IPv6) and resolves it; numeric_host refuses names. Returns 0, or the
  * exit status its failure deserves: 2 for a malformed address, 1 for a name the resolver cannot find
  * (that is the environment's doing, not the command line's). */
-static int resolve(const char *spec, bool numeric_host, struct sockaddr_storage *ss, socklen_t *len,
-		   const char **why)
+static int resolve(const char *spec, bool numeric_host, struct sockaddr_storage *ss, socklen_t *len, const char **why)
 {
 	char host[256];
 	const char *port;
@@ -206,7 +280,8 @@ static int resolve(const char *spec, bool numeric_host, struct sockaddr_storage 
 		*why = "the port must be a number from 1 to 65535";
 		return 2;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_DGRAM,
 				 .ai_flags = AI_NUMERICSERV | (numeric_host ? AI_NUMERICHOST : 0)};
 	struct addrinfo *res;
 	int rc = getaddrinfo(host, port, &hints, &res);
@@ -276,7 +351,7 @@ struct tcp_client {
 
 struct tcp_query {
 	struct proxy *p;
-	struct tcp_client *c; /* NULL once the client has gone */
+	struct tcp_client *c;          /* NULL once the client has gone */
 	struct tcp_query *prev, *next; /* all TCP queries in flight */
 	struct bufferevent *up;
 	struct event *timer;
@@ -318,11 +393,11 @@ struct proxy {
 	struct event *ev_expire, *ev_int, *ev_term;
 	struct tcp_client *clients;
 	struct tcp_query *tcp_queries;
-	struct rx rxq, rxa;                 /* queries from clients, answers from the upstream */
+	struct rx rxq, rxa; /* queries from clients, answers from the upstream */
 	uint8_t qbuf[BATCH][MAX_UDP_QUERY];
 	uint8_t abuf[BATCH][65536];
-	struct tx up_tx[N_UPSOCK];          /* queries to forward, per upstream socket */
-	struct tx ep_tx[MAX_LISTEN];        /* answers to return, per listening socket */
+	struct tx up_tx[N_UPSOCK];   /* queries to forward, per upstream socket */
+	struct tx ep_tx[MAX_LISTEN]; /* answers to return, per listening socket */
 };
 
 static uint64_t now_ms(void)
@@ -341,8 +416,8 @@ static struct timespec wall(void)
 
 /* ==== Taps (as CoreDNS sets them) ==== */
 
-static void tap_client(struct proxy *p, int type, const struct sockaddr *client, int proto,
-		       const struct timespec *tq, const struct timespec *tr, const uint8_t *wire, size_t len)
+static void tap_client(struct proxy *p, int type, const struct sockaddr *client, int proto, const struct timespec *tq,
+		       const struct timespec *tr, const uint8_t *wire, size_t len)
 {
 	struct dt_message m;
 	tap_client_message(&m, type, client, proto, tq, tr, dt_tap_full(p->tap), wire, len);
@@ -350,18 +425,21 @@ static void tap_client(struct proxy *p, int type, const struct sockaddr *client,
 }
 
 /* The upstream leg: the proxy's own socket initiates, the upstream responds. */
-static void tap_forwarder(struct proxy *p, int type, const struct sockaddr *local, int proto,
-			  const struct timespec *tq, const struct timespec *tr, const uint8_t *wire, size_t len)
+static void tap_forwarder(struct proxy *p, int type, const struct sockaddr *local, int proto, const struct timespec *tq,
+			  const struct timespec *tr, const uint8_t *wire, size_t len)
 {
 	struct dt_message m;
 	tap_forwarder_message(&m, type, local, &p->upstream.sa, proto, tq, tr, dt_tap_full(p->tap), wire, len);
 	dt_tap_send(p->tap, &m);
 }
 
+static bool tap_said_error; /* the tap's own LOG_ERR line said why it cannot open (TLS files) */
+
 static void tap_log(void *arg, int level, const char *line)
 {
 	(void)arg;
-	(void)level;
+	if (level <= LOG_ERR)
+		tap_said_error = true;
 	fprintf(stderr, PROG ": dnstap: %s\n", line);
 }
 
@@ -506,8 +584,10 @@ static void flush_clients(struct proxy *p)
 			continue;
 		for (int k = 0; k < t->n; k++) {
 			struct slot *s = &p->slots[t->id[k]];
-			t->m[k].msg_hdr = (struct msghdr){.msg_name = &s->client, .msg_namelen = s->client_len,
-							  .msg_iov = &t->iov[k], .msg_iovlen = 1};
+			t->m[k].msg_hdr = (struct msghdr){.msg_name = &s->client,
+							  .msg_namelen = s->client_len,
+							  .msg_iov = &t->iov[k],
+							  .msg_iovlen = 1};
 		}
 		int sent = sendmmsg(p->ep[e].udp_fd, t->m, (unsigned)t->n, 0);
 		struct timespec tr = wall();
@@ -527,8 +607,10 @@ static void rx_init(struct rx *rx, uint8_t *bufs, size_t size)
 {
 	for (int i = 0; i < BATCH; i++) {
 		rx->iov[i] = (struct iovec){.iov_base = bufs + (size_t)i * size, .iov_len = size};
-		rx->m[i].msg_hdr = (struct msghdr){.msg_name = &rx->from[i], .msg_namelen = sizeof(rx->from[i]),
-						   .msg_iov = &rx->iov[i], .msg_iovlen = 1};
+		rx->m[i].msg_hdr = (struct msghdr){.msg_name = &rx->from[i],
+						   .msg_namelen = sizeof(rx->from[i]),
+						   .msg_iov = &rx->iov[i],
+						   .msg_iovlen = 1};
 	}
 }
 
@@ -865,8 +947,8 @@ static void open_endpoints(struct proxy *p)
 		setsockopt(ep->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 		ep->ev_udp = event_new(p->base, ep->udp_fd, EV_READ | EV_PERSIST, on_udp_client, ep);
 		int tfd = bound_socket(&ep->addr, ep->addr_len, SOCK_STREAM, ep->name);
-		ep->tcp = evconnlistener_new(p->base, on_accept, ep, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-					     128, tfd);
+		ep->tcp = evconnlistener_new(p->base, on_accept, ep, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
+					     tfd);
 		if (ep->ev_udp == NULL || ep->tcp == NULL || event_add(ep->ev_udp, NULL) != 0)
 			die(1, "%s: listen: %s", ep->name, strerror(errno));
 		p->n_ep++;
@@ -908,14 +990,19 @@ static void open_tap(struct proxy *p)
 	o.full = p->a.full;
 	o.sender.queue_size = p->a.queue;
 	o.sender.log = tap_log;
+	o.sender.tls = p->a.tls;
 	dt_res res;
 	p->tap = dt_tap_open(p->a.tap, &o, &res);
 	if (p->tap == NULL) {
 		const char *path = strncmp(p->a.tap, "unix://", 7) == 0 ? p->a.tap + 7 : p->a.tap;
-		if (res == DT_ERR_INVALID && path[0] == '/' && strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		if (res == DT_ERR_INVALID && path[0] == '/' &&
+		    strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 			die(2, "--tap %s: %s", p->a.tap, strerror(ENAMETOOLONG));
+		if (res == DT_ERR_INVALID && tap_said_error)
+			die(2, "--tap %s: the TLS files above cannot be used", p->a.tap);
 		if (res == DT_ERR_INVALID)
-			die(2, "--tap %s: not a collector address (/path, unix:///path or tcp://HOST:PORT)",
+			die(2,
+			    "--tap %s: not a collector address (/path, unix:///path, tcp://HOST:PORT or tls://HOST:PORT)",
 			    p->a.tap);
 		die(1, "--tap %s: %s", p->a.tap, res == DT_ERR_IO ? strerror(errno) : dt_strerror(res));
 	}
@@ -1000,7 +1087,8 @@ int main(int argc, char **argv)
 	/* bounded: flush, STOP, FINISH within the sender's timeout; the library logs the totals */
 	dt_res res = dt_tap_close(p.tap);
 	if (res != DT_OK)
-		fprintf(stderr, PROG ": dnstap: %s: %s\n", p.a.tap, res == DT_ERR_IO ? strerror(errno) : dt_strerror(res));
+		fprintf(stderr, PROG ": dnstap: %s: %s\n", p.a.tap,
+			res == DT_ERR_IO ? strerror(errno) : dt_strerror(res));
 	teardown(&p);
 	return 0;
 }

@@ -1,6 +1,9 @@
 /* dnstap-proxy's request path without the sockets: DNS message checks, SERVFAIL, TCP stream splitting
- * and the tap messages. See proxy_wire.h. */
+ * and the tap messages. See proxy_wire.h. The DNS fields are read with the wire layer's inline getters
+ * (lib/dns_wire.h): the proxy links the installed library, which exports no dt__ symbol. */
 #include "proxy_wire.h"
+
+#include "dns_wire.h"
 
 #include <string.h>
 
@@ -8,17 +11,19 @@
 
 bool dns_is_query(const uint8_t *m, size_t len)
 {
-	return len >= DNS_HEADER_LEN && !(m[2] & 0x80);
+	struct dt__dns_header h;
+	return dt__dns_parse_header(&h, m, len) && !(h.flags & DT__DNS_QR);
 }
 
 bool dns_is_answer(const uint8_t *m, size_t len)
 {
-	return len >= DNS_HEADER_LEN && (m[2] & 0x80);
+	struct dt__dns_header h;
+	return dt__dns_parse_header(&h, m, len) && (h.flags & DT__DNS_QR);
 }
 
 uint16_t dns_id(const uint8_t *m)
 {
-	return (uint16_t)(m[0] << 8 | m[1]);
+	return dt__dns_get16(m);
 }
 
 void dns_set_id(uint8_t *m, uint16_t id)
@@ -29,25 +34,14 @@ void dns_set_id(uint8_t *m, uint16_t id)
 
 size_t dns_question_end(const uint8_t *q, size_t len)
 {
-	if (len < DNS_HEADER_LEN || (q[4] == 0 && q[5] == 0))
+	struct dt__dns_header h;
+	if (!dt__dns_parse_header(&h, q, len) || h.count[DT__DNS_QUESTION] == 0)
 		return DNS_HEADER_LEN;
-	size_t i = DNS_HEADER_LEN;
-	while (i < len) {
-		uint8_t l = q[i];
-		if (l == 0) {
-			i++;
-			break;
-		}
-		if ((l & 0xc0) == 0xc0) {
-			i += 2;
-			break;
-		}
-		if (l & 0xc0)
-			return DNS_HEADER_LEN;
-		i += 1 + l;
-	}
-	i += 4;
-	return i <= len && i <= DNS_QKEEP ? i : DNS_HEADER_LEN;
+	/* The proxy's narrower rule: a compression pointer ends the name, and is not followed. */
+	size_t end = dt__dns_name_skip(q, len, DNS_HEADER_LEN);
+	if (end == 0 || len - end < 4 || end + 4 > DNS_QKEEP)
+		return DNS_HEADER_LEN;
+	return end + 4; /* type and class */
 }
 
 static uint8_t lower(uint8_t c)
@@ -59,7 +53,7 @@ bool dns_same_question(const uint8_t *a, size_t alen, const uint8_t *b, size_t b
 {
 	if (alen <= DNS_HEADER_LEN)
 		return true; /* nothing to compare with */
-	if (blen < alen || a[4] != b[4] || a[5] != b[5])
+	if (blen < alen || dt__dns_get16(a + 4) != dt__dns_get16(b + 4))
 		return false;
 	/* a[12, alen) is a name, then type and class (dns_question_end() made sure). Only the letters of the
 	 * name's labels compare without case: a length, a compression pointer, the type and the class are
@@ -80,10 +74,13 @@ bool dns_same_question(const uint8_t *a, size_t alen, const uint8_t *b, size_t b
 
 size_t dns_servfail(uint8_t *out, const uint8_t *q, size_t qlen, uint16_t id)
 {
+	/* QR set, opcode, RD and CD kept, rcode SERVFAIL */
+	uint16_t keep = dt__dns_get16(q + 2) & (DT__DNS_OPCODE | DT__DNS_RD | DT__DNS_CD);
+	uint16_t flags = (uint16_t)(DT__DNS_QR | keep | 2);
 	memcpy(out, q, qlen);
 	dns_set_id(out, id);
-	out[2] = (uint8_t)(0x80 | (q[2] & 0x79)); /* QR, keep opcode and RD */
-	out[3] = (uint8_t)((q[3] & 0x10) | 2);    /* keep CD; RCODE SERVFAIL */
+	out[2] = (uint8_t)(flags >> 8);
+	out[3] = (uint8_t)flags;
 	out[4] = 0;
 	out[5] = qlen > DNS_HEADER_LEN ? 1 : 0;
 	memset(out + 6, 0, 6);

@@ -11,6 +11,15 @@ teardown() {
 	common_teardown
 }
 
+@test "every flag of --help is in the man page" {
+	local f n=0
+	for f in $("$DNSTAP" --help | grep -oE '^  +-{1,2}[a-z][a-z-]*'); do
+		n=$((n + 1))
+		grep -qF -- "$(sed 's/-/\\-/g' <<< "$f")" "$TOP_SRCDIR/man/dnstap.1" || { echo "$f is not in dnstap(1)"; return 1; }
+	done
+	[ "$n" -ge 20 ]
+}
+
 @test "--help and -h print usage on stdout and exit 0" {
 	for flag in --help -h -help; do
 		run "$DNSTAP" $flag

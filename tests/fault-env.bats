@@ -462,7 +462,7 @@ restart_under_load() {
 	for v in ftp://x tcp://host-without-port unix:// tcp:// tcp://127.0.0.1:0 tcp://127.0.0.1:99999 'tcp://[::1' \
 		'tcp://[::1]' ''; do
 		usage_error dnstap-proxy \
-			"dnstap-proxy: --tap $v: not a collector address (/path, unix:///path or tcp://HOST:PORT)" \
+			"dnstap-proxy: --tap $v: not a collector address (/path, unix:///path, tcp://HOST:PORT or tls://HOST:PORT)" \
 			"$P" "${L[@]}" "${U[@]}" --tap "$v"
 	done
 

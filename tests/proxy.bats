@@ -196,9 +196,9 @@ print(n)
 	run "$DNSTAP_PROXY" --listen localhost:5300 --upstream 127.0.0.1:53
 	[ "$status" -eq 2 ]
 	[ "$output" = "dnstap-proxy: --listen localhost:5300: not an IP address (see dnstap-proxy --help)" ]
-	run "$DNSTAP_PROXY" --listen 127.0.0.1:5300 --upstream 127.0.0.1:53 --tap tls://127.0.0.1:6000
+	run "$DNSTAP_PROXY" --listen 127.0.0.1:5300 --upstream 127.0.0.1:53 --tap udp://127.0.0.1:6000
 	[ "$status" -eq 2 ]
-	[ "$output" = "dnstap-proxy: --tap tls://127.0.0.1:6000: not a collector address (/path, unix:///path or tcp://HOST:PORT) (see dnstap-proxy --help)" ]
+	[ "$output" = "dnstap-proxy: --tap udp://127.0.0.1:6000: not a collector address (/path, unix:///path, tcp://HOST:PORT or tls://HOST:PORT) (see dnstap-proxy --help)" ]
 	run "$DNSTAP_PROXY" --listen 127.0.0.1:5300 --upstream 127.0.0.1:53 --queue 0
 	[ "$status" -eq 2 ]
 	[ "$output" = "dnstap-proxy: --queue 0: not a number from 1 to 100000000 (see dnstap-proxy --help)" ]

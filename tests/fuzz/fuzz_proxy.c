@@ -194,8 +194,7 @@ static bool same_addr(const union addr *a, const struct dt_message *d, bool quer
 {
 	const struct dt_bytes got = query ? d->query_address : d->response_address;
 	uint32_t port = query ? d->query_port : d->response_port;
-	bool has = query ? d->has_query_address && d->has_query_port
-			 : d->has_response_address && d->has_response_port;
+	bool has = query ? d->has_query_address && d->has_query_port : d->has_response_address && d->has_response_port;
 	const uint8_t *want;
 	size_t want_len;
 	int family;
@@ -336,14 +335,14 @@ static void check_servfail(const uint8_t *out, size_t n, const uint8_t *q, size_
 {
 	FUZZ_CHECK(n == qlen && n >= DNS_HEADER_LEN && n <= DNS_QKEEP);
 	FUZZ_CHECK(dns_id(out) == id);
-	FUZZ_CHECK(out[2] & 0x80);                           /* QR */
-	FUZZ_CHECK((out[2] & 0x79) == (q[2] & 0x79));        /* opcode, RD */
-	FUZZ_CHECK((out[2] & 0x06) == 0);                    /* not AA, not TC */
-	FUZZ_CHECK((out[3] & 0x0f) == 2);                    /* RCODE SERVFAIL */
-	FUZZ_CHECK((out[3] & 0xf0) == (q[3] & 0x10));        /* CD kept; RA, Z, AD clear */
+	FUZZ_CHECK(out[2] & 0x80);                    /* QR */
+	FUZZ_CHECK((out[2] & 0x79) == (q[2] & 0x79)); /* opcode, RD */
+	FUZZ_CHECK((out[2] & 0x06) == 0);             /* not AA, not TC */
+	FUZZ_CHECK((out[3] & 0x0f) == 2);             /* RCODE SERVFAIL */
+	FUZZ_CHECK((out[3] & 0xf0) == (q[3] & 0x10)); /* CD kept; RA, Z, AD clear */
 	FUZZ_CHECK(out[4] == 0 && out[5] == (n > DNS_HEADER_LEN));
 	for (int i = 6; i < 12; i++)
-		FUZZ_CHECK(out[i] == 0);                     /* no records */
+		FUZZ_CHECK(out[i] == 0); /* no records */
 	FUZZ_CHECK(memcmp(out + DNS_HEADER_LEN, q + DNS_HEADER_LEN, n - DNS_HEADER_LEN) == 0);
 	/* an answer, with the same question found in it again: one the proxy would take for an answer to
 	 * this query, unless the query counted other than one question */
@@ -368,7 +367,12 @@ static void check_answers(const uint8_t *kept, size_t qlen, const uint8_t *q, si
 	if (qlen > DNS_HEADER_LEN) {
 		FUZZ_CHECK(!dns_same_question(kept, qlen, a, qlen - 1));
 		/* positions: the count, the type and class, and two in the name the message picks */
-		size_t at[8] = {4, 5, qlen - 4, qlen - 3, qlen - 2, qlen - 1,
+		size_t at[8] = {4,
+				5,
+				qlen - 4,
+				qlen - 3,
+				qlen - 2,
+				qlen - 1,
 				DNS_HEADER_LEN + q[len - 1] % (qlen - DNS_HEADER_LEN),
 				DNS_HEADER_LEN + q[len / 2] % (qlen - DNS_HEADER_LEN)};
 		const uint8_t flips[3] = {0x20, 0x01, (uint8_t)(q[len - 2] | 1)};

@@ -82,7 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dt_reader *r[N];
 	dt_res res[N];
 	for (int i = A; i < N; i++) {
-		feeds[i] = (struct feed){.fd = feeds[i].fd, .active = true, .data = data, .len = size, .chunk = chunk[i]};
+		feeds[i] =
+			(struct feed){.fd = feeds[i].fd, .active = true, .data = data, .len = size, .chunk = chunk[i]};
 		r[i] = dt__reader_open_fd(feeds[i].fd, max[i], &res[i]);
 		FUZZ_CHECK(feeds[i].reads > 0); /* the reader did read through read() above */
 		FUZZ_CHECK(open_result_ok(res[i]));
@@ -108,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FUZZ_CHECK(payload_bytes <= size);
 				FUZZ_CHECK(res[B] == DT_OK && len[B] == len[A] && memcmp(p[B], p[A], len[A]) == 0);
 				if (len[A] <= small_max)
-					FUZZ_CHECK(res[C] == DT_OK && len[C] == len[A] && memcmp(p[C], p[A], len[A]) == 0);
+					FUZZ_CHECK(res[C] == DT_OK && len[C] == len[A] &&
+						   memcmp(p[C], p[A], len[A]) == 0);
 				else
 					FUZZ_CHECK(res[C] == DT_ERR_TOO_BIG);
 			} else {

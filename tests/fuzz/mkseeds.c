@@ -32,8 +32,7 @@ static uint64_t hash(const uint8_t *p, size_t n)
 	return h;
 }
 
-static const char *const dirs[KINDS] = {"fuzz_reader", "fuzz_payload", "fuzz_dnstext", "fuzz_listener",
-					 "fuzz_proxy"};
+static const char *const dirs[KINDS] = {"fuzz_reader", "fuzz_payload", "fuzz_dnstext", "fuzz_listener", "fuzz_proxy"};
 
 static void write_seed(enum kind kind, const uint8_t *p, size_t n)
 {
@@ -59,8 +58,7 @@ static void make_dir(const char *a, const char *b)
 
 /* A fuzz_listener seed: header (size limit, two chunk sizes, flags), an optional control frame the
  * sender starts with, then stream[0, n). */
-static void listener_seed(const uint8_t header[4], uint32_t first_ctrl, bool with_ct, const uint8_t *stream,
-			  size_t n)
+static void listener_seed(const uint8_t header[4], uint32_t first_ctrl, bool with_ct, const uint8_t *stream, size_t n)
 {
 	uint8_t ctrl[DT_CONTROL_FRAME_MAX];
 	size_t clen = first_ctrl ? dt__control_build(ctrl, first_ctrl, with_ct) : 0;

@@ -46,8 +46,8 @@ static void raw_frame(const void *p, size_t n)
 
 /* www.example.com. IN A, id 0x1234, RD */
 static const uint8_t query_wire[] = {
-	0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 3, 'w', 'w', 'w', 7, 'e', 'x',
-	'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0x00, 0x01, 0x00, 0x01,
+	0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 3,    'w',  'w',  'w',  7,
+	'e',  'x',  'a',  'm',  'p',  'l',  'e',  3,    'c',  'o',  'm',  0,    0x00, 0x01, 0x00, 0x01,
 };
 static const uint8_t addr4[] = {192, 0, 2, 1};
 static const uint8_t addr6[] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 {
 	static const char *names =
 		"good nomsg nottype badaddr badproto badproto-many baddns bigframe over96k nostop truncated "
-		"wrongct noct random empty notstart badcontrol extras";
+		"wrongct noct random empty notstart badcontrol extras pcap ecs qnames";
 	if (argc != 3) {
 		fprintf(stderr, "usage: mkfixture NAME OUTFILE\nnames: %s\n", names);
 		return 2;
@@ -224,6 +224,120 @@ int main(int argc, char **argv)
 		be32(0);
 		be32(100000);
 		be32(3);
+	} else if (strcmp(name, "pcap") == 0) {
+		/* for --format pcap: three queries and their responses on one TCP connection (192.0.2.1:53000
+		 * to 192.0.2.2:53), a DoT query and response over IPv6 (port 853), an IPv6 UDP query, and two
+		 * messages without wire bytes between them */
+		static const uint8_t srv4[] = {192, 0, 2, 2};
+		static uint8_t resp[sizeof(query_wire)];
+		memcpy(resp, query_wire, sizeof(query_wire));
+		resp[2] |= 0x80; /* QR */
+		start();
+		for (int i = 0; i < 3; i++) {
+			struct dt_message q = good();
+			q.socket_protocol = DT_TCP;
+			q.response_address = (struct dt_bytes){srv4, 4};
+			q.query_time_sec += (uint64_t)i;
+			frame(&q);
+			struct dt_message r = q;
+			r.type = DT_CLIENT_RESPONSE;
+			r.has_query_message = false;
+			r.has_response_message = r.has_response_time_sec = r.has_response_time_nsec = true;
+			r.response_message = (struct dt_bytes){resp, sizeof(resp)};
+			r.response_time_sec = q.query_time_sec;
+			r.response_time_nsec = 500000000;
+			frame(&r);
+			if (i == 1) {
+				struct dt_message n = good();
+				n.has_query_message = false; /* logged without wire bytes */
+				frame(&n);
+				frame(&n);
+			}
+		}
+		struct dt_message t = good();
+		t.socket_family = DT_INET6;
+		t.socket_protocol = DT_DOT;
+		t.query_address = t.response_address = (struct dt_bytes){addr6, 16};
+		t.response_port = 853;
+		frame(&t);
+		t.type = DT_CLIENT_RESPONSE;
+		t.has_query_message = false;
+		t.has_response_message = true;
+		t.response_message = (struct dt_bytes){resp, sizeof(resp)};
+		frame(&t);
+		struct dt_message u = good();
+		u.socket_family = DT_INET6;
+		u.query_address = u.response_address = (struct dt_bytes){addr6, 16};
+		frame(&u);
+		stop();
+	} else if (strcmp(name, "ecs") == 0) {
+		/* for --anonymize: a query from 198.51.100.7 carrying ECS 198.51.100.0/24, and its response
+		 * with the ECS echoed and an answer A 198.51.100.7 (the client's own address) */
+		static const uint8_t client[] = {198, 51, 100, 7};
+		static uint8_t q[sizeof(query_wire) + 11 + 11], r[sizeof(q) + 16];
+		static const uint8_t opt[] = {0, 0, 41, 0x10, 0, 0, 0,  0, 0,   0,  11,   /* OPT, rdlength 11 */
+					      0, 8, 0,  7,    0, 1, 24, 0, 198, 51, 100}; /* ECS 198.51.100.0/24 */
+		memcpy(q, query_wire, sizeof(query_wire));
+		q[11] = 1; /* ARCOUNT */
+		memcpy(q + sizeof(query_wire), opt, sizeof(opt));
+		size_t qlen = sizeof(query_wire) + sizeof(opt);
+		/* the response: the question, one answer (a pointer to the question's name), the OPT */
+		static const uint8_t ans[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 198, 51, 100, 7};
+		memcpy(r, query_wire, sizeof(query_wire));
+		r[2] |= 0x80;
+		r[7] = 1;  /* ANCOUNT */
+		r[11] = 1; /* ARCOUNT */
+		memcpy(r + sizeof(query_wire), ans, sizeof(ans));
+		memcpy(r + sizeof(query_wire) + sizeof(ans), opt, sizeof(opt));
+		size_t rlen = sizeof(query_wire) + sizeof(ans) + sizeof(opt);
+		start();
+		m.query_address = (struct dt_bytes){client, 4};
+		m.query_message = (struct dt_bytes){q, qlen};
+		frame(&m);
+		m.type = DT_CLIENT_RESPONSE;
+		m.has_query_message = false;
+		m.has_response_message = true;
+		m.response_message = (struct dt_bytes){r, rlen};
+		frame(&m);
+		stop();
+	} else if (strcmp(name, "qnames") == 0) {
+		/* for --anonymize-qname: a query for WWW.Example.CO.UK; its response, with a CNAME whose target
+		 * mail.<pointer to Example.CO.UK> is the owner (by pointer) of the next answer; a query for
+		 * www.example.co.uk in lower case; and a query whose name's first label holds "\001q\000z", which
+		 * an answer's owner points into (the name "q."): valid, until that label is rewritten */
+		static const uint8_t q1[] = {0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0,   0,   0,   0,   0,
+					     3,    'W',  'W',  'W',  7,   'E', 'x', 'a', 'm', 'p', 'l', 'e',
+					     2,    'C',  'O',  2,    'U', 'K', 0,   0,   1,   0,   1};
+		static uint8_t r1[sizeof(q1) + 40];
+		/* at 35: CNAME, rdata mail + pointer to offset 16 (Example.CO.UK); the rdata's name is at 47 */
+		static const uint8_t ans[] = {0xc0, 12,  0,   5,    0,    1,    0,  0,    0x0e, 0x10, 0, 7,
+					      4,    'm', 'a', 'i',  'l',  0xc0, 16, 0xc0, 47,   0,    1, 0,
+					      1,    0,   0,   0x0e, 0x10, 0,    4,  192,  0,    2,    25};
+		memcpy(r1, q1, sizeof(q1));
+		r1[2] |= 0x80;
+		r1[7] = 2; /* ANCOUNT */
+		memcpy(r1 + sizeof(q1), ans, sizeof(ans));
+		static const uint8_t q2[] = {0x12, 0x35, 0x01, 0x00, 0,   1,   0,   0,   0,   0,   0,   0,
+					     3,    'w',  'w',  'w',  7,   'e', 'x', 'a', 'm', 'p', 'l', 'e',
+					     2,    'c',  'o',  2,    'u', 'k', 0,   0,   1,   0,   1};
+		static const uint8_t r3[] = {0x12, 0x36, 0x81, 0x00, 0,   1,    0,    1,   0,   0,   0,    0,   4,
+					     1,    'q',  0,    'z',  7,   'e',  'x',  'a', 'm', 'p', 'l',  'e', 2,
+					     'c',  'o',  2,    'u',  'k', 0,    0,    1,   0,   1,   0xc0, 13,  0,
+					     1,    0,    1,    0,    0,   0x0e, 0x10, 0,   4,   192, 0,    2,   26};
+		start();
+		m.query_message = (struct dt_bytes){q1, sizeof(q1)};
+		frame(&m);
+		struct dt_message r = m;
+		r.type = DT_CLIENT_RESPONSE;
+		r.has_query_message = false;
+		r.has_response_message = true;
+		r.response_message = (struct dt_bytes){r1, sizeof(q1) + sizeof(ans)};
+		frame(&r);
+		m.query_message = (struct dt_bytes){q2, sizeof(q2)};
+		frame(&m);
+		r.response_message = (struct dt_bytes){r3, sizeof(r3)};
+		frame(&r);
+		stop();
 	} else if (strcmp(name, "extras") == 0) {
 		/* fields the Go tool never prints, and a protocol newer than it */
 		start();

@@ -172,8 +172,9 @@ START_TEST(stages_drop_and_every_output_gets_the_rest)
 	ck_assert_int_eq(dt_pipeline_add_stage(p, &watch_ops, &b), DT_OK);
 	dt_res res;
 	ck_assert_int_eq(dt_pipeline_add_output(p, dt_output_fstrm_open(in_dir("1.fstrm"), false, &res), NULL), DT_OK);
-	ck_assert_int_eq(dt_pipeline_add_output(p, dt_output_text_open(in_dir("2.txt"), DT_FORMAT_QUIET, false, &res), NULL),
-			 DT_OK);
+	ck_assert_int_eq(
+		dt_pipeline_add_output(p, dt_output_text_open(in_dir("2.txt"), DT_FORMAT_QUIET, false, &res), NULL),
+		DT_OK);
 	for (unsigned i = 0; i < 100; i++) {
 		struct dt_item it;
 		dt_item_init(&it, buf, len, "mem", NULL, i + 1);
@@ -219,8 +220,9 @@ START_TEST(unformattable_item_is_said_and_counted)
 	log_text[0] = '\0';
 	struct dt_pipeline *p = dt_pipeline_new(&po);
 	dt_res res;
-	ck_assert_int_eq(dt_pipeline_add_output(p, dt_output_text_open(in_dir("t.txt"), DT_FORMAT_YAML, false, &res), NULL),
-			 DT_OK);
+	ck_assert_int_eq(
+		dt_pipeline_add_output(p, dt_output_text_open(in_dir("t.txt"), DT_FORMAT_YAML, false, &res), NULL),
+		DT_OK);
 	static const uint8_t junk[] = {0xff, 0xff, 0xff};
 	struct dt_item it;
 	dt_item_init(&it, junk, sizeof(junk), "capture.fstrm", NULL, 7);

@@ -77,12 +77,19 @@ START_TEST(damaged_files)
 		{"data before START", "\0\0\0\x01x" STOP, 17, DT_ERR_NOT_FSTRM, 0, 0},
 		{"START cut short", START, 20, DT_ERR_NOT_FSTRM, 0, 0},
 		{"STOP first", STOP, 12, DT_ERR_NOT_FSTRM, 0, 0},
-		{"other content type", "\0\0\0\0\0\0\0\x0e\0\0\0\x02\0\0\0\x01\0\0\0\x02xy", 22, DT_ERR_CONTENT_TYPE, 0, 0},
-		{"no content type", "\0\0\0\0\0\0\0\x04\0\0\0\x02" "\0\0\0\x01x" STOP, 29, DT_OK, DT_OK, DT_STOP},
+		{"other content type", "\0\0\0\0\0\0\0\x0e\0\0\0\x02\0\0\0\x01\0\0\0\x02xy", 22, DT_ERR_CONTENT_TYPE, 0,
+		 0},
+		{"no content type",
+		 "\0\0\0\0\0\0\0\x04\0\0\0\x02"
+		 "\0\0\0\x01x" STOP,
+		 29, DT_OK, DT_OK, DT_STOP},
 		{"no STOP", START "\0\0\0\x01x", 47, DT_OK, DT_OK, DT_ERR_EOF},
 		{"last frame cut", START "\0\0\0\x01x\0\0\0\x09xy", 53, DT_OK, DT_OK, DT_ERR_TRUNCATED},
 		{"huge control frame", START "\0\0\0\0\0\x01\0\0", 50, DT_OK, DT_ERR_CONTROL, 0},
-		{"unknown control frame ignored", START "\0\0\0\0\0\0\0\x04\0\0\0\x09" "\0\0\0\x01x" STOP, 71, DT_OK, DT_OK, DT_STOP},
+		{"unknown control frame ignored",
+		 START "\0\0\0\0\0\0\0\x04\0\0\0\x09"
+		       "\0\0\0\x01x" STOP,
+		 71, DT_OK, DT_OK, DT_STOP},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		write_bytes(cases[i].bytes, cases[i].len);
@@ -100,7 +107,8 @@ START_TEST(damaged_files)
 			ck_assert_msg(n == 1 && p[0] == 'x', "%s: wrong payload", cases[i].name);
 		if (res == DT_OK || res == DT_ERR_TOO_BIG) {
 			res = dt_reader_next(r, &p, &n);
-			ck_assert_msg(res == cases[i].second, "%s: second read gave %s", cases[i].name, dt_strerror(res));
+			ck_assert_msg(res == cases[i].second, "%s: second read gave %s", cases[i].name,
+				      dt_strerror(res));
 		}
 		dt_reader_close(r);
 	}
