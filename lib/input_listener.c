@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #ifdef __GLIBC__
@@ -1153,18 +1155,9 @@ dt_res dt_listener_set_max_connections(struct dt_listener *l, unsigned n)
 	return DT_OK;
 }
 
-/* Reads what the kernel holds for this connection right now, without waiting for more, and handles it. */
-static void conn_drain(struct conn *c)
+/* Closes a connection at shutdown: a frame it is in the middle of is counted as cut. */
+static void conn_leave(struct conn *c)
 {
-	ssize_t queued = c->ready ? dt__tr_readable(c->t) : 0;
-	while (queued > 0) {
-		ssize_t n = conn_read(c, (size_t)queued < READ_SIZE ? (size_t)queued : READ_SIZE);
-		if (n < 0)
-			return; /* closed, and logged */
-		if (n == 0)
-			break;
-		queued -= n;
-	}
 	size_t pending = c->part_len;
 	if (pending > 0 || c->skip > 0)
 		conn_fail(count(c, &c->l->stats.cut),
@@ -1172,6 +1165,84 @@ static void conn_drain(struct conn *c)
 			  pending > 0 ? pending : (size_t)(c->skip_size - c->skip));
 	else
 		conn_end(c, "shutting down");
+}
+
+/* Reads and handles what a connection has now, up to 16 reads (a sender that writes as fast as we read
+ * must not hold the others, nor the deadline, up). false: it is gone (the sender left; logged). *moved:
+ * some bytes came. */
+static bool conn_take(struct conn *c, bool *moved)
+{
+	for (int k = 0; k < 16; k++) {
+		ssize_t n = conn_read(c, READ_SIZE);
+		if (n < 0)
+			return false;
+		if (n == 0 && dt__tr_pending(c->t) == 0)
+			return true;
+		*moved = true;
+	}
+	return true;
+}
+
+/* Shutting down without losing what senders have written. Closing a socket that still has bytes coming
+ * loses them: those the kernel holds unread, and over TCP also those still in the sender's socket buffer,
+ * which only move across as we read (so reading what FIONREAD counts is not enough). Instead each
+ * connection is told this end is going (dt__tr_shutdown(): the sender reads its end), and read on until
+ * the sender closes, which a sender that reads (ours, Unbound's) does at once: then every frame it wrote
+ * has been read. A sender that never reads is given until its bytes stop for DRAIN_IDLE_MS, and
+ * DRAIN_MAX_MS in all. */
+#define DRAIN_IDLE_MS 300
+#define DRAIN_MAX_MS 3000
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void drain_all(struct dt_listener *l)
+{
+	for (struct conn *c = l->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (!c->ready || dt__tr_shutdown(c->t) != 0)
+			conn_leave(c); /* still in the TLS handshake (nothing to lose), or it cannot be told */
+	}
+	int64_t start = now_ms(), last = start;
+	struct pollfd *fds = NULL;
+	size_t cap = 0;
+	while (l->conns != NULL) {
+		bool moved = false;
+		size_t n = 0;
+		for (struct conn *c = l->conns, *next; c != NULL; c = next) {
+			next = c->next;
+			if (conn_take(c, &moved))
+				n++;
+		}
+		int64_t now = now_ms();
+		if (moved)
+			last = now;
+		int64_t wait = last + DRAIN_IDLE_MS - now;
+		if (start + DRAIN_MAX_MS - now < wait)
+			wait = start + DRAIN_MAX_MS - now;
+		if (n == 0 || wait <= 0)
+			break;
+		if (n > cap) {
+			struct pollfd *p = realloc(fds, n * sizeof(*fds));
+			if (p == NULL)
+				break;
+			fds = p;
+			cap = n;
+		}
+		size_t i = 0;
+		for (struct conn *c = l->conns; c != NULL && i < n; c = c->next, i++)
+			fds[i] = (struct pollfd){.fd = c->t->fd,
+						 .events = (short)(POLLIN | (c->t->want & DT_TR_WRITE ? POLLOUT : 0))};
+		if (poll(fds, (nfds_t)i, (int)wait) < 0 && errno != EINTR)
+			break;
+	}
+	free(fds);
+	while (l->conns != NULL)
+		conn_leave(l->conns);
 }
 
 void dt_listener_shutdown(struct dt_listener *l)
@@ -1190,8 +1261,7 @@ void dt_listener_shutdown(struct dt_listener *l)
 		free(s->name);
 		free(s);
 	}
-	while (l->conns != NULL)
-		conn_drain(l->conns);
+	drain_all(l);
 	if (l->retry != NULL)
 		event_del(l->retry);
 	if (l->trim != NULL)

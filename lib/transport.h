@@ -44,6 +44,10 @@ struct dt_transport_ops {
 	/* Bytes that a read could return now without waiting: those the kernel holds plus the pending ones
 	 * (TLS: the kernel's count includes record overhead, so it is an upper bound). -1 with errno. */
 	ssize_t (*readable)(const struct dt_transport *t);
+	/* Says this end will write no more, without waiting (plain: shutdown(SHUT_WR); TLS: close_notify),
+	 * while reading goes on: a peer that reads sees its end, stops writing and closes, and every byte it
+	 * wrote before that can still be read. 0, or -1 with errno. */
+	int (*shutdown)(struct dt_transport *t);
 	/* Closes the connection (TLS: tries to say so first, without waiting) and frees t. */
 	void (*close)(struct dt_transport *t);
 };
@@ -142,6 +146,11 @@ static inline ssize_t dt__tr_readable(const struct dt_transport *t)
 static inline const char *dt__tr_error(const struct dt_transport *t, int err)
 {
 	return t->error[0] != '\0' ? t->error : strerror(err);
+}
+
+static inline int dt__tr_shutdown(struct dt_transport *t)
+{
+	return t->ops->shutdown(t);
 }
 
 static inline void dt__tr_close(struct dt_transport *t)

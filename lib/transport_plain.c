@@ -53,6 +53,11 @@ static ssize_t plain_readable(const struct dt_transport *t)
 	return ioctl(t->fd, FIONREAD, &n) == 0 ? (ssize_t)n : -1;
 }
 
+static int plain_shutdown(struct dt_transport *t)
+{
+	return shutdown(t->fd, SHUT_WR);
+}
+
 static void plain_close(struct dt_transport *t)
 {
 	close(t->fd);
@@ -65,6 +70,7 @@ static const struct dt_transport_ops plain_ops = {
 	.writev = plain_writev,
 	.pending = plain_pending,
 	.readable = plain_readable,
+	.shutdown = plain_shutdown,
 	.close = plain_close,
 };
 

@@ -541,6 +541,21 @@ static ssize_t tls_readable(const struct dt_transport *t)
 	return (ssize_t)n + (ssize_t)tls_pending(t);
 }
 
+/* close_notify; SSL_read() goes on until the peer's own (OpenSSL allows reading after a shutdown that
+ * returned 0). Whatever the socket does not take now is not waited for. */
+static int tls_shutdown(struct dt_transport *t)
+{
+	struct tls *s = (struct tls *)t;
+	if (s->ssl == NULL || !SSL_is_init_finished(s->ssl)) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	ERR_clear_error();
+	int r = SSL_shutdown(s->ssl);
+	ERR_clear_error();
+	return r >= 0 ? 0 : -1;
+}
+
 static void tls_close(struct dt_transport *t)
 {
 	struct tls *s = (struct tls *)t;
@@ -564,6 +579,7 @@ static const struct dt_transport_ops tls_ops = {
 	.writev = tls_writev,
 	.pending = tls_pending,
 	.readable = tls_readable,
+	.shutdown = tls_shutdown,
 	.close = tls_close,
 };
 
