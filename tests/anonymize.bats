@@ -154,7 +154,7 @@ qname_test() {
 	"$DNSTAP" -r "$f" --anonymize "cryptopan:$TMP/key" --anonymize-qname -w "$TMP/a2"
 	"$DNSTAP" -r "$f" --anonymize "cryptopan:$TMP/key2" --anonymize-qname -w "$TMP/a3"
 	cmp "$TMP/a1" "$TMP/a2"
-	! cmp -s "$TMP/a1" "$TMP/a3"
+	if cmp -s "$TMP/a1" "$TMP/a3"; then return 1; fi
 	# www.lab.test is asked in several messages (and in other captures): one name for all of them
 	local n
 	n=$("$DNSTAP" -r "$f" -q | grep -c '"www.lab.test."')
@@ -171,7 +171,7 @@ qname_test() {
 	grep -q 'CNAME	www.lab.test.$' <<< "$output"
 	run "$DNSTAP" -r "$TMP/a1" -y
 	grep -q "CNAME	${www//\"/}\$" <<< "$output"
-	! grep -q 'www\.lab\.test' <<< "$output"
+	if grep -q 'www\.lab\.test' <<< "$output"; then return 1; fi
 }
 
 @test "--anonymize-qname needs --anonymize" {
@@ -196,7 +196,7 @@ qname_test() {
 	grep -q "^    ;$www\\.example\\.co\\.uk\\.	IN	 A\$" <<< "$output"
 	# a name pointing into a label's text would no longer parse once the label is rewritten: taken out
 	[ "$stderr" = "dnstap: --anonymize: 0 undecodable messages dropped, 1 unparsable DNS message taken out" ]
-	! grep -q 'q\\000z' <<< "$output"
+	if grep -q 'q\\000z' <<< "$output"; then return 1; fi
 	# and the Go tool reads the rest: the four messages, the question of the last one gone with its wire
 	"$DNSTAP" -r "$TMP/qn.dnstap" --anonymize "cryptopan:$TMP/key" --anonymize-qname -w "$TMP/qn.anon" 2>/dev/null
 	if [ -x /usr/bin/dnstap ]; then

@@ -48,14 +48,14 @@ WANT
 	"$DNSTAP" -r "$TMP/p.dnstap" --format pcap -w "$TMP/p.pcap" 2>/dev/null
 	ts -r "$TMP/p.pcap" -T fields -e ip.checksum.status -e udp.checksum.status -e tcp.checksum.status > "$TMP/st"
 	[ "$(wc -l < "$TMP/st")" -eq 9 ]
-	! grep -q '[02]' "$TMP/st" # 0: bad, 2: not verified
+	if grep -q '[02]' "$TMP/st"; then return 1; fi # 0: bad, 2: not verified
 	[ "$(grep -o 1 "$TMP/st" | wc -l)" -eq 15 ] # 6 IPv4 headers, 9 UDP or TCP checksums
 	local f
 	for f in $(captures); do
 		"$DNSTAP" -r "$f" --format pcap -w "$TMP/c.pcap" 2>/dev/null
 		ts -r "$TMP/c.pcap" -T fields -e ip.checksum.status -e udp.checksum.status -e tcp.checksum.status > "$TMP/st"
 		[ -s "$TMP/st" ]
-		! grep -q '[02]' "$TMP/st"
+		if grep -q '[02]' "$TMP/st"; then return 1; fi
 	done
 }
 
@@ -65,7 +65,7 @@ WANT
 	[ "${lines[*]}" = "$(printf '1\t1\t35 1\t36\t35 36\t36\t35 36\t71\t35 71\t71\t35 71\t106\t35')" ]
 	# no expert complaint: no lost segment, no retransmission, no malformed DNS
 	run ts -r "$TMP/p.pcap" -q -z expert,warn
-	! grep -qi 'warn\|error' <<< "$output"
+	if grep -qi 'warn\|error' <<< "$output"; then return 1; fi
 	run ts -r "$TMP/p.pcap" -q -z follow,tcp,raw,0
 	[ "$(grep -c '^	*0021' <<< "$output")" -eq 6 ] # six DNS messages, each after its length 0x0021
 }
