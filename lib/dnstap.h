@@ -755,10 +755,12 @@ dt_res dt_listener_allow(struct dt_listener *l, const char *cidr);
 dt_res dt_listener_add_connected(struct dt_listener *l, int fd, const char *name);
 
 /* Ends listening for shutdown: closes the listening sockets (and removes the unix socket files), then
- * reads what every connected sender has already sent (the bytes queued in the kernel at this moment; it
- * does not wait for more), pushes those frames into the sink, and closes every connection, logging its
- * totals. The sink is not called after it returns. Calling it again does nothing. Not to be
- * called from a listener callback. */
+ * tells every connected sender this end is going (its read side sees the end: shutdown(SHUT_WR), TLS
+ * close_notify) and reads on, pushing the frames into the sink, until the sender closes: a sender that
+ * reads (dt_output_socket, Unbound) closes at once, and then every frame it counts as sent has been
+ * pushed. A sender that does not is read until its bytes stop for 300 ms, 3 s at most in all; this call
+ * blocks meanwhile. Each connection's totals are logged as it closes. The sink is not called after it
+ * returns. Calling it again does nothing. Not to be called from a listener callback. */
 void dt_listener_shutdown(struct dt_listener *l);
 
 struct dt_listener_stats {
@@ -774,7 +776,8 @@ struct dt_listener_stats {
 	uint64_t handshake_errors;   /* not Frame Streams, a wrong content type, an unexpected control frame,
 				      * a failed TLS handshake */
 	uint64_t bad_control;        /* a malformed control frame */
-	uint64_t cut;                /* gone, or shut down, in the middle of a frame */
+	uint64_t cut;                /* gone in the middle of a frame; also (not rejected then) a sender that
+				      * stopped mid-frame when told of dt_listener_shutdown() */
 };
 
 /* Fills *s with the totals so far (valid after dt_listener_shutdown() too). */

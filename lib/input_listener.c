@@ -491,10 +491,14 @@ static bool conn_input(struct conn *c, const uint8_t *b, size_t n)
 }
 
 /* The sender has closed its side. */
+static void conn_cut_at_shutdown(struct conn *c, const char *how);
+
 static void conn_eof(struct conn *c)
 {
 	size_t pending = c->part_len;
-	if (pending > 0 || c->skip > 0)
+	if ((pending > 0 || c->skip > 0) && c->l->shut_down)
+		conn_cut_at_shutdown(c, "stopped");
+	else if (pending > 0 || c->skip > 0)
 		conn_fail(count(c, &c->l->stats.cut),
 			  "connection lost in the middle of a frame (%zu bytes of it received)",
 			  pending > 0 ? pending : (size_t)(c->skip_size - c->skip));
@@ -1155,14 +1159,24 @@ dt_res dt_listener_set_max_connections(struct dt_listener *l, unsigned n)
 	return DT_OK;
 }
 
-/* Closes a connection at shutdown: a frame it is in the middle of is counted as cut. */
+/* A sender that stops in the middle of a frame because we are shutting down has not misbehaved: the
+ * frame is counted as cut (the sender counts it as dropped), not the sender as rejected. */
+static void conn_cut_at_shutdown(struct conn *c, const char *how)
+{
+	size_t pending = c->part_len > 0 ? c->part_len : (size_t)(c->skip_size - c->skip);
+	c->l->stats.cut++;
+	say(c->l, LOG_WARNING,
+	    "%s: closed (shutting down): the sender %s in the middle of a frame (%zu bytes of it received); "
+	    "%llu frame%s, %llu bytes",
+	    c->name, how, pending, (unsigned long long)c->frames, plural(c->frames), (unsigned long long)c->bytes);
+	conn_free(c);
+}
+
+/* Closes a connection at shutdown. */
 static void conn_leave(struct conn *c)
 {
-	size_t pending = c->part_len;
-	if (pending > 0 || c->skip > 0)
-		conn_fail(count(c, &c->l->stats.cut),
-			  "shutting down in the middle of a frame (%zu bytes of it received)",
-			  pending > 0 ? pending : (size_t)(c->skip_size - c->skip));
+	if (c->part_len > 0 || c->skip > 0)
+		conn_cut_at_shutdown(c, "was still");
 	else
 		conn_end(c, "shutting down");
 }
@@ -1202,10 +1216,14 @@ static int64_t now_ms(void)
 
 static void drain_all(struct dt_listener *l)
 {
+	/* what has come already is read first, so that a READY or STOP in it is still answered */
 	for (struct conn *c = l->conns, *next; c != NULL; c = next) {
 		next = c->next;
-		if (!c->ready || dt__tr_shutdown(c->t) != 0)
-			conn_leave(c); /* still in the TLS handshake (nothing to lose), or it cannot be told */
+		bool moved = false;
+		if (!c->ready)
+			conn_leave(c); /* still in the TLS handshake: nothing to lose */
+		else if (conn_take(c, &moved) && dt__tr_shutdown(c->t) != 0)
+			conn_leave(c); /* it cannot be told (gone already): what it left has been read */
 	}
 	int64_t start = now_ms(), last = start;
 	struct pollfd *fds = NULL;

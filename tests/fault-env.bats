@@ -312,6 +312,14 @@ restart_under_load() {
 	restart_under_load tcp
 }
 
+@test "dnstap -u stopped while a sender streams into full buffers: every frame the sender counts as sent is in the file" {
+	stop_mid_stream unix
+}
+
+@test "dnstap -l stopped while a sender streams into full buffers: every frame the sender counts as sent is in the file" {
+	stop_mid_stream tcp
+}
+
 # ==== bad input files ====
 
 @test "bad -r inputs: exit 1 and one line naming the input (a path through a file, a read error, truncations, odd bytes)" {

@@ -82,6 +82,60 @@ finished() {
 	return $rc
 }
 
+# stop_mid_stream unix|tcp|tls: our listener is stopped (SIGTERM) while our sender (dnstap -r - -U/-T)
+# streams into it with every buffer on the way full (tls: with the PKI of tls.bats in $P). The sender
+# reads its input from a pipe: the first MB goes through while the listener runs; then the listener is
+# paused (SIGSTOP), the rest of the input follows, and the sender fills its socket buffer and waits. Over
+# TCP that buffer is a second one the listener's FIONREAD does not count, which a listener that closes
+# after reading what is queued loses. Every frame the sender counts as sent must be in the listener's
+# file, complete, and the sender must have been cut off (the input is far larger than the buffers).
+stop_mid_stream() {
+	local total=300000 sent got sender spec
+	python3 "$GEN_FRAMES" $total "$TMP/in.dnstap" full
+	case $1 in
+	unix)
+		listen_dnstap -u "$TMP/c.sock" -w "$TMP/coll.dnstap"
+		spec=(-U "$TMP/c.sock")
+		;;
+	tcp)
+		listen_dnstap -l 127.0.0.1:0 -w "$TMP/coll.dnstap"
+		spec=(-T "127.0.0.1:$PORT4")
+		;;
+	tls)
+		listen_dnstap -l 127.0.0.1:0 --tls-cert "$P/server.pem" --tls-key "$P/server.key" -w "$TMP/coll.dnstap"
+		spec=(-T "127.0.0.1:$PORT4" --tls --tls-ca "$P/ca.pem" --tls-server-name collector.test)
+		;;
+	esac
+	mkfifo "$TMP/feed"
+	(
+		head -c 1000000 "$TMP/in.dnstap"
+		while [ ! -e "$TMP/go" ]; do sleep 0.1; done
+		tail -c +1000001 "$TMP/in.dnstap"
+	) >"$TMP/feed" 2>/dev/null 3>&- &
+	PIDS+=("$!")
+	"$DNSTAP" -r - "${spec[@]}" <"$TMP/feed" >"$TMP/sender.out" 2>"$TMP/sender.err" 3>&- &
+	sender=$!
+	PIDS+=("$sender")
+	wait_until 30 at_least_frames "$TMP/coll.dnstap" 4000 # the first MB (5000 frames) is going through
+	kill -STOP "$DT_PID"
+	touch "$TMP/go"
+	sleep 1 # the sender fills the buffers and waits
+	kill -TERM "$DT_PID"
+	kill -CONT "$DT_PID"
+	stop_dnstap
+	[ "$DT_STATUS" -eq 0 ]
+	finished "$sender" || true # it gives up once the listener is gone: exit 1
+	sent=$(sed -n 's/.*closed: \([0-9]*\) messages sent, [0-9]* dropped$/\1/p' "$TMP/sender.err")
+	got=$(python3 "$FCHECK" "$TMP/coll.dnstap") # complete: START, frames, STOP
+	got=${got% frames}
+	echo "# sender: $sent of $total sent; listener: $got" >&3
+	[ -n "$sent" ] && [ "$sent" -lt "$total" ]
+	[ "$got" -eq "$sent" ]
+	if grep -E 'misbehaving|Sanitizer|runtime error' "$TMP/dnstap.err" "$TMP/sender.err" >&3; then
+		return 1
+	fi
+}
+
 # ==== our listener ====
 
 # listen_dnstap ARG...: starts our dnstap with ARG (its stdout in $TMP/dnstap.out, stderr in

@@ -100,6 +100,10 @@ tls_fsend() { # PORT TLSOPTS STEP...
 
 # ==== our sender into our listener ====
 
+@test "-l TLS stopped while -T --tls streams into full buffers: every frame the sender counts as sent is in the file" {
+	stop_mid_stream tls
+}
+
 @test "-T --tls into -l TLS: the file is the plain-TCP run's, byte for byte" {
 	listen_dnstap -l 127.0.0.1:0 -w "$TMP/plain.dnstap"
 	run timeout 60 "$DNSTAP" -r "$TESTDATA/unbound.dnstap" -T "127.0.0.1:$PORT4"
