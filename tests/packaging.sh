@@ -214,10 +214,11 @@ check_install() {
 	check_logrotate "$tmp/build/src/dnstap"
 	# the tarball, built in a read-only source tree, checked (all of make check: the bats suites too find
 	# what they need in it), installed, installcheck-ed (the pkg-config program) and uninstalled by
-	# automake's distcheck. About 2.5 minutes on 2 cores; DISTCHECK=distcheck-fast leaves out the bats suites.
+	# automake's distcheck, as many jobs at once as there are cores. About 5.5 minutes on 2 cores;
+	# DISTCHECK=distcheck-fast leaves out the bats suites (2.5 minutes).
 	local distcheck=${DISTCHECK:-distcheck}
 	say "make $distcheck (log: $tmp/distcheck.log)"
-	make -C "$tmp/build" "$distcheck" >"$tmp/distcheck.log" 2>&1 ||
+	make -C "$tmp/build" -j"$(nproc)" "$distcheck" >"$tmp/distcheck.log" 2>&1 ||
 		{ tail -30 "$tmp/distcheck.log"; failed_test_logs "$tmp/build"; die "make $distcheck"; }
 	grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$tmp/distcheck.log" | tr '\n' ' ' >&2 && echo >&2
 	mkdir "$tmp/unpacked"
