@@ -4,6 +4,7 @@
  * The consumer is assigned every partition of the topic itself rather than joining a group rebalance:
  * a batch run (--kafka-exit-at-end) then knows at once which partitions it must read to their end. */
 #include "config.h"
+#include "clock.h"
 
 #include "kafka.h"
 #include "log.h"
@@ -52,13 +53,6 @@ struct dt_kafka_input {
 	struct dt_kafka_input_stats st;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void say(struct dt_kafka_input *in, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void say(struct dt_kafka_input *in, int level, const char *fmt, ...)
@@ -72,7 +66,7 @@ static void say(struct dt_kafka_input *in, int level, const char *fmt, ...)
 /* Broker trouble is kept to be said by whoever gives up, and said now and then while retrying. */
 static void warn_rarely(struct dt_kafka_input *in, const char *what)
 {
-	int64_t now = now_ms();
+	int64_t now = dt__now_ms();
 	if (in->last_warn_ms != 0 && now - in->last_warn_ms < WARN_INTERVAL_MS)
 		return;
 	in->last_warn_ms = now;
@@ -116,7 +110,7 @@ static dt_res find_partitions(struct dt_kafka_input *in)
 		say(in, LOG_ERR, "%s: %s", in->name, rd_kafka_err2str(rd_kafka_last_error()));
 		return DT_ERR_IO;
 	}
-	int64_t start = now_ms();
+	int64_t start = dt__now_ms();
 	dt_res res = DT_ERR_IO;
 	while (!in->stop) {
 		const struct rd_kafka_metadata *md = NULL;
@@ -142,7 +136,7 @@ static dt_res find_partitions(struct dt_kafka_input *in)
 		} else
 			snprintf(why, sizeof(why), "cannot reach the cluster: %s",
 				 in->last_error[0] != '\0' ? in->last_error : rd_kafka_err2str(err));
-		if (in->opt.exit_at_end && now_ms() - start >= in->opt.timeout_ms) {
+		if (in->opt.exit_at_end && dt__now_ms() - start >= in->opt.timeout_ms) {
 			say(in, LOG_ERR, "%s: %s", in->name, why);
 			break;
 		}
@@ -297,7 +291,7 @@ dt_res dt_kafka_input_run(struct dt_kafka_input *in, const struct dt_sink *sink)
 		return res;
 	dt_res first = DT_OK;
 	bool sink_failed = false, done = false;
-	int64_t last_commit = now_ms(), last_tick = last_commit;
+	int64_t last_commit = dt__now_ms(), last_tick = last_commit;
 	rd_kafka_message_t *batch[BATCH];
 	while (!in->stop && !done) {
 		ssize_t n = next_batch(in, batch);
@@ -308,7 +302,7 @@ dt_res dt_kafka_input_run(struct dt_kafka_input *in, const struct dt_sink *sink)
 		}
 		if (sink_failed || done)
 			break;
-		int64_t now = now_ms();
+		int64_t now = dt__now_ms();
 		if (in->opt.tick != NULL && now - last_tick >= POLL_MS) {
 			last_tick = now;
 			in->opt.tick(in->opt.flush_arg);

@@ -11,6 +11,7 @@
  * ioctl(FIONREAD); an evbuffer allocates a chunk per read and splits frames at chunk ends. The only bytes
  * we ever send are ACCEPT and FINISH (54 bytes per connection, into an empty socket buffer). */
 #include "log.h"
+#include "clock.h"
 #include "addr.h"
 #include "frame.h"
 #include "transport.h"
@@ -1207,13 +1208,6 @@ static bool conn_take(struct conn *c, bool *moved)
 #define DRAIN_IDLE_MS 300
 #define DRAIN_MAX_MS 3000
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void drain_all(struct dt_listener *l)
 {
 	/* what has come already is read first, so that a READY or STOP in it is still answered */
@@ -1225,7 +1219,7 @@ static void drain_all(struct dt_listener *l)
 		else if (conn_take(c, &moved) && dt__tr_shutdown(c->t) != 0)
 			conn_leave(c); /* it cannot be told (gone already): what it left has been read */
 	}
-	int64_t start = now_ms(), last = start;
+	int64_t start = dt__now_ms(), last = start;
 	struct pollfd *fds = NULL;
 	size_t cap = 0;
 	while (l->conns != NULL) {
@@ -1236,7 +1230,7 @@ static void drain_all(struct dt_listener *l)
 			if (conn_take(c, &moved))
 				n++;
 		}
-		int64_t now = now_ms();
+		int64_t now = dt__now_ms();
 		if (moved)
 			last = now;
 		int64_t wait = last + DRAIN_IDLE_MS - now;

@@ -9,6 +9,7 @@
  * Delivery reports, errors and librdkafka's log lines are all served by rd_kafka_poll() on the thread
  * that writes (every few hundred writes, at each flush and at close), so no callback runs elsewhere. */
 #include "config.h"
+#include "clock.h"
 
 #include "buf.h"
 #include "kafka.h"
@@ -68,13 +69,6 @@ struct kafka_output {
 #define ADD(field, n) __atomic_fetch_add(&(field), (n), __ATOMIC_RELAXED)
 #define GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void say(struct kafka_output *o, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void say(struct kafka_output *o, int level, const char *fmt, ...)
@@ -133,7 +127,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	}
 	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
 		__atomic_store_n(&o->up, false, __ATOMIC_RELAXED);
-	int64_t now = now_ms();
+	int64_t now = dt__now_ms();
 	if (o->last_warn_ms != 0 && now - o->last_warn_ms < WARN_INTERVAL_MS)
 		return;
 	o->last_warn_ms = now;
@@ -188,7 +182,7 @@ static void poll_now(struct kafka_output *o, int timeout_ms)
 	rd_kafka_poll(o->rk, timeout_ms);
 	if (o->opt.stats_interval_ms == 0)
 		return;
-	int64_t now = now_ms();
+	int64_t now = dt__now_ms();
 	if (o->last_stats_ms == 0)
 		o->last_stats_ms = now;
 	if (now - o->last_stats_ms >= o->opt.stats_interval_ms) {
@@ -206,7 +200,7 @@ static void poll_now(struct kafka_output *o, int timeout_ms)
 static bool wait_for_room(struct kafka_output *o, uint64_t *seen, int64_t *since)
 {
 	uint64_t done = GET(o->delivered) + GET(o->failed);
-	int64_t now = now_ms();
+	int64_t now = dt__now_ms();
 	if (*since == 0 || done != *seen) {
 		*seen = done;
 		*since = now;
@@ -255,7 +249,7 @@ static dt_res kafka_write(struct dt_output *base, struct dt_item *it)
 		rd_kafka_resp_err_t err = rd_kafka_last_error();
 		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && o->opt.blocking && wait_for_room(o, &seen, &since))
 			continue;
-		int64_t now = now_ms();
+		int64_t now = dt__now_ms();
 		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			ADD(o->dropped_full, 1);
 		else

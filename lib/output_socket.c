@@ -10,6 +10,7 @@
  * not used: it discards frames silently while disconnected, has no timeouts and blocks forever on a
  * collector that never sends ACCEPT or FINISH. */
 #include "config.h"
+#include "clock.h"
 
 #include "log.h"
 #include "addr.h"
@@ -175,13 +176,6 @@ struct socket_output {
 };
 
 static const struct dt_output_ops socket_ops;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static struct timeval tv_ms(uint64_t ms)
 {
@@ -471,7 +465,7 @@ static void attempt_failed(struct socket_output *o, int err, dt_res res, const c
 	o->last_res = res;
 	o->addr_index++; /* a name with several addresses: try the next one */
 	if (o->down_since == 0)
-		o->down_since = now_ms();
+		o->down_since = dt__now_ms();
 	if (o->opt.blocking && !o->open_done) {
 		if (why != NULL) /* more than errno can say: a resolver's message, a collector that hung up */
 			say(o, LOG_WARNING, "cannot connect to %s: %s", o->spec, why);
@@ -499,7 +493,7 @@ static void lost(struct socket_output *o, int err, const char *why)
 	o->st = ST_IDLE;
 	o->last_errno = err;
 	o->last_res = DT_ERR_IO;
-	o->down_since = now_ms();
+	o->down_since = dt__now_ms();
 	o->fail_logged = true; /* this line says it: no "cannot connect" on the first retry */
 	say(o, LOG_WARNING, "lost connection to %s: %s", o->spec, why != NULL ? why : strerror(err));
 	if (was == ST_STOPPING || (o->close_started && queued(o) == 0)) {
@@ -802,7 +796,7 @@ static void schedule_retry(struct socket_output *o)
 	if (o->backoff_ms > o->opt.reconnect_max_ms)
 		o->backoff_ms = o->opt.reconnect_max_ms;
 	if (o->close_started) {
-		uint64_t now = now_ms();
+		uint64_t now = dt__now_ms();
 		uint64_t left = o->close_deadline > now ? o->close_deadline - now : 0;
 		if (delay > left)
 			delay = (unsigned)left;
@@ -969,7 +963,7 @@ static void log_drops(struct socket_output *o, bool final)
 	uint64_t d = qs.dropped_total;
 	if (d == o->logged_dropped)
 		return;
-	uint64_t now = now_ms();
+	uint64_t now = dt__now_ms();
 	if (!final && o->last_drop_log != 0 && now - o->last_drop_log < DROP_LOG_INTERVAL_MS)
 		return;
 	say(o, LOG_WARNING, "%llu messages dropped", (unsigned long long)(d - o->logged_dropped));
@@ -996,7 +990,7 @@ static void shut_down(struct socket_output *o, dt_res res, int err)
 static void begin_close(struct socket_output *o)
 {
 	o->close_started = true;
-	o->close_deadline = now_ms() + o->opt.timeout_ms;
+	o->close_deadline = dt__now_ms() + o->opt.timeout_ms;
 	switch (o->st) {
 	case ST_IDLE:
 		if (queued(o) == 0) {
@@ -1058,7 +1052,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct socket_output *o = arg;
-	uint64_t now = now_ms();
+	uint64_t now = dt__now_ms();
 	check_closing(o);
 	if (o->st == ST_DEAD)
 		return;
@@ -1079,7 +1073,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void *io_main(void *arg)
 {
 	struct socket_output *o = arg;
-	o->down_since = now_ms();
+	o->down_since = dt__now_ms();
 	try_connect(o);
 	if (o->st != ST_DEAD)
 		event_base_dispatch(o->evbase);
