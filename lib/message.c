@@ -832,7 +832,8 @@ static ALWAYS_INLINE const uint8_t *scan_dnstap_field(struct dt__stats_fields *f
 		if ((p = get_len(p, end, &b)) == NULL)
 			return NULL;
 		/* the fields of the message start out absent */
-		memset(&f->has_message, 0, sizeof(*f) - offsetof(struct dt__stats_fields, has_message));
+		memset(&f->has_message, 0,
+		       offsetof(struct dt__stats_fields, query_address) - offsetof(struct dt__stats_fields, has_message));
 		f->has_message = true;
 		*r = scan_message(b.data, b.data + b.len, f);
 		if (*r != DT__SCAN_OK)

@@ -15,6 +15,7 @@
  * - a message without a wire message (a server that logs no wire bytes) writes nothing and is counted
  *   as skipped; so is one whose addresses are malformed or whose message is too large for a packet. */
 #include "output.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,24 +77,30 @@ struct pcap_output {
 	uint64_t items, packets, skipped;
 	struct flow *flows;
 	struct pair *pairs;
-	uint8_t pkt[2 + SNAPLEN + 8] __attribute__((aligned(8))); /* see packet() and sum() */
+	uint8_t pkt[2 + SNAPLEN] __attribute__((aligned(8))); /* see packet() */
 };
 
 /* ==== Checksums ==== */
 
 /* The Internet checksum (RFC 1071) is summed in the machine's byte order, 8 bytes at a time with the
  * carry added back: a one's complement sum of byte-swapped words is the byte-swapped sum, and 2^64 - 1
- * is a multiple of 2^16 - 1, so the folded result is stored as it is and lands in network order. Every
- * range summed starts at an even offset of its header, as the words do, and lies in the packet buffer,
- * which has room to read 8 bytes past any end: the bytes past it are masked off. */
+ * is a multiple of 2^16 - 1, so the folded result is stored as it is and lands in network order.
+ *
+ * Nothing is summed from the packet buffer just written: a wide load over several narrower stores that
+ * have not yet left the CPU waits for them (a failed store-to-load forwarding), which cost more than
+ * the rest of a packet. The headers' words are summed from their values, the message and the
+ * addresses from where they come from. Every range summed starts at an even offset of its header. */
 static inline uint64_t add(uint64_t s, uint64_t w)
 {
 	s += w;
 	return s + (s < w);
 }
 
+/* p[0:n), which may end anywhere: nothing past it is read. The last 1 to 7 bytes are taken from a load
+ * of the last 8 (from registers, not through a store: see above) when there are 8 at all. */
 static inline uint64_t sum(uint64_t s, const uint8_t *p, size_t n)
 {
+	const size_t total = n;
 	uint64_t w, v;
 	for (; n >= 16; p += 16, n -= 16) {
 		memcpy(&w, p, 8);
@@ -105,19 +112,43 @@ static inline uint64_t sum(uint64_t s, const uint8_t *p, size_t n)
 		s = add(s, w);
 		p += 8, n -= 8;
 	}
-	if (n > 0) {
-		memcpy(&w, p, 8);
+	if (n == 0)
+		return s;
+	/* an odd last byte is the high byte of a word padded with zero */
+	if (total >= 8) {
+		memcpy(&w, p + n - 8, 8);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		w &= ~0ULL >> (64 - 8 * n);
+		w >>= 8 * (8 - n);
 #else
-		w &= ~0ULL << (64 - 8 * n);
+		w <<= 8 * (8 - n);
 #endif
-		s = add(s, w); /* an odd last byte is the high byte of a word padded with zero */
+	} else {
+		w = 0;
+		for (size_t i = 0; i < n; i++)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			w |= (uint64_t)p[i] << (8 * i);
+#else
+			w |= (uint64_t)p[i] << (56 - 8 * i);
+#endif
 	}
-	return s;
+	return add(s, w);
 }
 
-/* A 16-bit value of the header, as sum() reads its network-order bytes. */
+/* An address of 4 or 16 bytes. */
+static inline uint64_t addr_sum(const uint8_t *a, size_t alen)
+{
+	if (alen == 4) {
+		uint32_t v;
+		memcpy(&v, a, 4);
+		return v;
+	}
+	uint64_t w, v;
+	memcpy(&w, a, 8);
+	memcpy(&v, a + 8, 8);
+	return add(w, v);
+}
+
+/* A 16-bit value of a header, as sum() would read its network-order bytes. */
 static uint64_t word(uint32_t v)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -195,7 +226,7 @@ static struct flow *flow_of(struct pcap_output *o, const union key *k, uint32_t 
 
 /* The TCP header's sequence and acknowledgement numbers for n more bytes from src to dst. */
 static void tcp_seq(struct pcap_output *o, uint8_t *l4h, const uint8_t *src, const uint8_t *dst, size_t alen,
-		    uint16_t sport, uint16_t dport, size_t n)
+		    uint16_t sport, uint16_t dport, size_t n, uint32_t *seq, uint32_t *ack)
 {
 	union key k, back;
 	make_key(&k, src, dst, alen, sport, dport);
@@ -211,14 +242,16 @@ static void tcp_seq(struct pcap_output *o, uint8_t *l4h, const uint8_t *src, con
 	}
 	struct flow *f = flow_of(o, &k, p->h);
 	struct flow *b = flow_of(o, &back, p->back);
-	put32(l4h + 4, f->next_seq);
-	put32(l4h + 8, b->next_seq);
+	*seq = f->next_seq;
+	*ack = b->next_seq;
+	put32(l4h + 4, *seq);
+	put32(l4h + 8, *ack);
 	f->next_seq += (uint32_t)n;
 }
 
 /* ==== Packets ==== */
 
-static bool is_tcp(const struct dt_message *m)
+static bool is_tcp(const struct dt__stats_fields *m)
 {
 	if (!m->has_socket_protocol)
 		return false;
@@ -268,7 +301,7 @@ static const uint8_t tcp_tail[12] = {0, 0, 0, 0, 0, 0, 0, 0, 5 << 4, 0x18, 0xff,
 /* clang-format on */
 
 /* Writes wire (from src:sport to dst:dport) as one packet at the given time. */
-static void packet(struct pcap_output *o, const struct dt_message *m, bool query, const struct dt_bytes *wire,
+static void packet(struct pcap_output *o, const struct dt__stats_fields *m, bool query, const struct dt_bytes *wire,
 		   uint64_t sec, uint32_t nsec)
 {
 	size_t alen = 0;
@@ -292,44 +325,50 @@ static void packet(struct pcap_output *o, const struct dt_message *m, bool query
 	uint16_t rp = m->has_response_port ? (uint16_t)m->response_port : 0;
 	uint16_t sport = query ? qp : rp, dport = query ? rp : qp;
 
-	/* the IP header starts on a boundary of 8 bytes, the Ethernet header (if any) before it: the
-	 * checksums read whole words from there on */
+	/* the IP header starts on a boundary of 8 bytes, the Ethernet header (if any) before it */
 	size_t off = o->ethernet ? ETH_LEN : 0;
 	uint8_t *iph = o->pkt + 2 + ETH_LEN, *p = iph - off, *l4h = iph + ip, *data = l4h + l4;
 	size_t l4_total = l4 + wire->len;
 	uint8_t proto = tcp ? 6 : 17;
 	if (o->ethernet)
 		memcpy(p, alen == 4 ? (query ? eth_q4 : eth_r4) : (query ? eth_q6 : eth_r6), ETH_LEN);
-	uint64_t addrs; /* the addresses' sum, in the IPv4 header and in the pseudo-header */
+	/* the addresses' sum, in the IPv4 header and in the pseudo-header */
+	uint64_t addrs = add(addr_sum(src, alen), addr_sum(dst, alen));
 	if (alen == 4) {
 		memcpy(iph, tcp ? ip4_tcp : ip4_udp, IP4_LEN);
 		put16(iph + 2, (uint32_t)(IP4_LEN + l4_total));
 		memcpy(iph + 12, src, 4);
 		memcpy(iph + 16, dst, 4);
-		addrs = sum(0, iph + 12, 8);
-		put_sum(iph + 10, sum(addrs, iph, 12), false);
+		/* version and header length, length, identification 0, flags, TTL and protocol */
+		uint64_t h =
+			word(0x4500) + word((uint32_t)(IP4_LEN + l4_total)) + word(0x4000) + word(64u << 8 | proto);
+		put_sum(iph + 10, add(addrs, h), false);
 	} else {
 		memcpy(iph, tcp ? ip6_tcp : ip6_udp, 8);
 		put16(iph + 4, (uint32_t)l4_total);
 		memcpy(iph + 8, src, 16);
 		memcpy(iph + 24, dst, 16);
-		addrs = sum(0, iph + 8, 32);
 	}
 	put16(l4h, sport);
 	put16(l4h + 2, dport);
+	/* the pseudo-header (addresses, protocol, length), the header's words, then the message */
+	uint64_t s = add(addrs, word(proto) + word((uint32_t)l4_total) + word(sport) + word(dport));
 	if (tcp) {
+		uint32_t seq, ack;
 		memcpy(l4h + 4, tcp_tail, sizeof(tcp_tail));
-		tcp_seq(o, l4h, src, dst, alen, sport, dport, 2 + wire->len);
+		tcp_seq(o, l4h, src, dst, alen, sport, dport, 2 + wire->len, &seq, &ack);
 		memset(l4h + 16, 0, 4);               /* checksum, urgent pointer */
 		put16(l4h + 20, (uint32_t)wire->len); /* DNS over TCP's length */
+		/* the sequence and acknowledgement numbers, header length and flags, window, length */
+		s = add(s, word(seq >> 16) + word(seq & 0xffff) + word(ack >> 16) + word(ack & 0xffff) + word(0x5018) +
+				   word(0xffff) + word((uint32_t)wire->len));
 	} else {
 		put16(l4h + 4, (uint32_t)l4_total);
 		memset(l4h + 6, 0, 2);
+		s = add(s, word((uint32_t)l4_total));
 	}
 	memcpy(data, wire->data, wire->len);
-	/* the pseudo-header (addresses, protocol, length), then the header and the message */
-	uint64_t s = sum(add(add(addrs, word(proto)), word((uint32_t)l4_total)), l4h, l4_total);
-	put_sum(l4h + (tcp ? 16 : 6), s, !tcp);
+	put_sum(l4h + (tcp ? 16 : 6), sum(s, wire->data, wire->len), !tcp);
 
 	struct pcap_pkthdr h;
 	h.ts.tv_sec = (time_t)sec;
@@ -357,9 +396,10 @@ static dt_res pcap_output_write(struct dt_output *base, struct dt_item *it)
 		errno = o->error_errno;
 		return o->error;
 	}
-	dt_res res;
-	const struct dt_message *m = dt__item_message(it, o->decoder, &res);
-	if (m == NULL)
+	/* only the fields a packet needs: a scan, not a whole decode, unless a stage has decoded it */
+	struct dt__stats_fields f, *m = &f;
+	dt_res res = dt__item_fields(it, o->decoder, &f);
+	if (res != DT_OK)
 		return res;
 	o->items++;
 	errno = 0;

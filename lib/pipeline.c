@@ -4,6 +4,7 @@
  * that write out what arrives within a few milliseconds. */
 #include "log.h"
 #include "output.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -47,6 +48,26 @@ const struct dt_message *dt__item_message(struct dt_item *it, struct dt_decoder 
 	}
 	*res = it->decode_res;
 	return it->msg;
+}
+
+dt_res dt__item_fields(struct dt_item *it, struct dt_decoder *fallback, struct dt__stats_fields *f)
+{
+	if (!it->decoded) {
+		switch (dt__stats_scan(it->payload, it->len, f)) {
+		case DT__SCAN_OK:
+			return DT_OK;
+		case DT__SCAN_BAD:
+			return DT_ERR_DECODE;
+		case DT__SCAN_DECODE:
+			break;
+		}
+	}
+	dt_res res;
+	const struct dt_message *m = dt__item_message(it, fallback, &res);
+	if (m == NULL)
+		return res;
+	dt__stats_fields_of(m, f);
+	return DT_OK;
 }
 
 void dt__item_replace(struct dt_item *it, const uint8_t *payload, size_t len, const struct dt_message *msg)

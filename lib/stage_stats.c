@@ -338,28 +338,6 @@ static void count_dns(struct dt_stats *st, const struct dt__stats_fields *f, boo
 		observe(st, rt >= qt ? rt - qt : 0);
 }
 
-/* The fields of the item: from the view if some stage already decoded it, else from a scan of the
- * payload (the full decode only where the scan cannot decide). False: the payload is not dnstap. */
-static bool item_fields(struct dt_item *it, struct dt__stats_fields *f)
-{
-	if (!it->decoded) {
-		switch (dt__stats_scan(it->payload, it->len, f)) {
-		case DT__SCAN_OK:
-			return true;
-		case DT__SCAN_BAD:
-			return false;
-		case DT__SCAN_DECODE:
-			break;
-		}
-	}
-	dt_res res;
-	const struct dt_message *m = dt__item_message(it, NULL, &res);
-	if (m == NULL)
-		return false;
-	dt__stats_fields_of(m, f);
-	return true;
-}
-
 static enum dt_verdict process(void *state, struct dt_item *it)
 {
 	struct dt_stats *st = state;
@@ -367,7 +345,7 @@ static enum dt_verdict process(void *state, struct dt_item *it)
 	st->bytes += it->len;
 	count_origin(st, it);
 	struct dt__stats_fields f;
-	if (!item_fields(it, &f)) {
+	if (dt__item_fields(it, NULL, &f) != DT_OK) {
 		st->undecodable++;
 		return DT_KEEP;
 	}

@@ -52,18 +52,20 @@ static inline uint64_t dt__stats_hash_final(uint64_t h, uint64_t last)
  * ports, times and DNS messages. Byte strings point into the payload. */
 struct dt__stats_fields {
 	struct dt_bytes identity; /* len 0: absent or empty */
+	/* From has_message up to query_address, the fields a Message starts with, all 0 and false: the scan
+	 * clears them in a few stores (a memset of the whole struct costs more than the rest of a scan). */
 	bool has_message;
-	int type; /* Message.type */
 	bool has_socket_family, has_socket_protocol;
-	int socket_family, socket_protocol;
 	bool has_query_address, has_response_address;
-	struct dt_bytes query_address, response_address;
 	bool has_query_port, has_response_port;
-	uint32_t query_port, response_port;
 	bool has_query_time_sec, has_response_time_sec;
-	uint64_t query_time_sec, response_time_sec;
-	uint32_t query_time_nsec, response_time_nsec; /* 0 when absent */
 	bool has_query_message, has_response_message;
+	int type; /* Message.type */
+	int socket_family, socket_protocol;
+	uint64_t query_time_sec, response_time_sec;   /* 0 when absent */
+	uint32_t query_time_nsec, response_time_nsec; /* 0 when absent */
+	uint32_t query_port, response_port;
+	struct dt_bytes query_address, response_address;
 	struct dt_bytes query_message, response_message;
 };
 
@@ -81,6 +83,14 @@ enum dt__scan_res dt__stats_scan(const uint8_t *payload, size_t len, struct dt__
 
 /* The same fields from a decoded view. */
 void dt__stats_fields_of(const struct dt_message *m, struct dt__stats_fields *f);
+
+/* The fields of an item, for a consumer that needs no more than these (the statistics stage, the pcap
+ * output): from its view when a stage before has decoded it, else from dt__stats_scan(), with the whole
+ * decode (by the item's decoder, else fallback) only where the scan cannot decide. The scan leaves the
+ * item as it was. DT_ERR_DECODE: the payload is not dnstap. */
+struct dt_item;
+struct dt_decoder;
+dt_res dt__item_fields(struct dt_item *it, struct dt_decoder *fallback, struct dt__stats_fields *f);
 
 /* Whether a[0:n) and b[0:n) are equal: inline, for the short keys of the per-item path (a libc call
  * costs more than the compare). */

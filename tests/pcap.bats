@@ -59,6 +59,15 @@ WANT
 	done
 }
 
+@test "--format pcap: the checksums are right for wire messages of every length from 1 to 40 bytes" {
+	"$MKFIXTURE" pcap-lengths "$TMP/l.dnstap"
+	"$DNSTAP" -r "$TMP/l.dnstap" --format pcap -w "$TMP/l.pcap" 2>/dev/null
+	ts -r "$TMP/l.pcap" -T fields -e ip.checksum.status -e udp.checksum.status -e tcp.checksum.status > "$TMP/st"
+	[ "$(wc -l < "$TMP/st")" -eq 160 ]
+	if grep -q '[02]' "$TMP/st"; then return 1; fi
+	[ "$(grep -o 1 "$TMP/st" | wc -l)" -eq 240 ] # 80 IPv4 headers, 160 UDP or TCP checksums
+}
+
 @test "--format pcap: a TCP connection's messages reassemble into one stream, with sequence numbers that follow on" {
 	"$DNSTAP" -r "$TMP/p.dnstap" --format pcap -w "$TMP/p.pcap" 2>/dev/null
 	run ts -r "$TMP/p.pcap" -Y 'tcp.stream == 0' -T fields -e tcp.seq -e tcp.ack -e tcp.len

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 {
 	static const char *names =
 		"good nomsg nottype badaddr badproto badproto-many baddns bigframe over96k nostop truncated "
-		"wrongct noct random empty notstart badcontrol extras pcap ecs qnames";
+		"wrongct noct random empty notstart badcontrol extras pcap pcap-lengths ecs qnames";
 	if (argc != 3) {
 		fprintf(stderr, "usage: mkfixture NAME OUTFILE\nnames: %s\n", names);
 		return 2;
@@ -269,6 +269,31 @@ int main(int argc, char **argv)
 		u.socket_family = DT_INET6;
 		u.query_address = u.response_address = (struct dt_bytes){addr6, 16};
 		frame(&u);
+		stop();
+	} else if (strcmp(name, "pcap-lengths") == 0) {
+		/* for the pcap checksums: wire messages of every length from 1 to 40 bytes (each tail the
+		 * checksum's last word can end with), of bytes that carry often, over UDP and TCP, IPv4 and
+		 * IPv6: 160 messages */
+		static uint8_t wire[40];
+		static const uint8_t srv4[] = {192, 0, 2, 2};
+		for (size_t i = 0; i < sizeof(wire); i++)
+			wire[i] = (uint8_t)(0xf0 + i * 37);
+		start();
+		for (int v6 = 0; v6 < 2; v6++)
+			for (int tcp = 0; tcp < 2; tcp++)
+				for (size_t n = 1; n <= sizeof(wire); n++) {
+					struct dt_message q = good();
+					q.socket_protocol = tcp ? DT_TCP : DT_UDP;
+					if (v6) {
+						q.socket_family = DT_INET6;
+						q.query_address = q.response_address = (struct dt_bytes){addr6, 16};
+					} else {
+						q.response_address = (struct dt_bytes){srv4, 4};
+					}
+					q.query_port = 65535 - (uint32_t)n;
+					q.query_message = (struct dt_bytes){wire, n};
+					frame(&q);
+				}
 		stop();
 	} else if (strcmp(name, "ecs") == 0) {
 		/* for --anonymize: a query from 198.51.100.7 carrying ECS 198.51.100.0/24, and its response
