@@ -1494,29 +1494,37 @@ static bool pred(struct dt_filter *f, const struct node *n)
 	return false;
 }
 
+/* The tree, walked with a loop where it can be (the walk runs on every item): the last child of an
+ * and/or gives its value, and a not flips the value its child gives. */
 static bool eval(struct dt_filter *f, struct node *n)
 {
-	switch (n->op) {
-	case N_PRED: {
-		bool r = pred(f, n);
-		n->evaluated++;
-		n->matched += r;
-		return r;
-	}
-	case N_NOT:
-		return !eval(f, n->kids[0]);
-	case N_AND:
-		for (size_t i = 0; i < n->nkids; i++)
-			if (!eval(f, n->kids[i]))
-				return false;
-		return true;
-	case N_OR:
-		for (size_t i = 0; i < n->nkids; i++)
-			if (eval(f, n->kids[i]))
-				return true;
+	bool flip = false;
+	for (;;) {
+		switch (n->op) {
+		case N_PRED: {
+			bool r = pred(f, n);
+			n->evaluated++;
+			n->matched += r;
+			return r != flip;
+		}
+		case N_NOT:
+			flip = !flip;
+			n = n->kids[0];
+			continue;
+		case N_AND:
+		case N_OR: {
+			/* and: the first false decides; or: the first true */
+			bool decides = n->op == N_OR;
+			size_t last = n->nkids - 1;
+			for (size_t i = 0; i < last; i++)
+				if (eval(f, n->kids[i]) == decides)
+					return decides != flip;
+			n = n->kids[last];
+			continue;
+		}
+		}
 		return false;
 	}
-	return false;
 }
 
 bool dt_filter_match(struct dt_filter *f, const struct dt_message *m)
