@@ -255,10 +255,11 @@ static const struct flag flags[] = {
 	 "when messages are printed there; alone, nothing else is printed)"},
 	{"stats-format", NAME, F(stats_format), 0, "FORMAT", "the --stats report: text (the default) or json"},
 	{"stats-interval", NUMBER, F(stats_interval), 86400, "SECONDS",
-	 "a listening run logs one summary line every SECONDS seconds"},
+	 "a listening run (or --kafka-in) logs one summary line every SECONDS\n"
+	 "seconds"},
 	{"metrics", NAME, F(metrics), 0, "ADDR:PORT",
 	 "serve /metrics (Prometheus), /stats.json and a live page / over HTTP\n"
-	 "(a listening run: -u, -l or passed sockets)"},
+	 "(a listening run: -u, -l or passed sockets; or --kafka-in)"},
 	{"metrics-allow", LIST, F(metrics_allow), 0, "CIDR",
 	 "answer --metrics requests only from this range (repeatable; default\n"
 	 "loopback: 127.0.0.0/8 and ::1); others get 403"},
@@ -1015,16 +1016,24 @@ static void on_stop_signal(int sig)
 
 static dt_res flush_pipeline(void *arg)
 {
-	return dt_pipeline_flush(arg);
+	struct run *r = arg;
+	return dt_pipeline_flush(r->pipe);
 }
 
-static void reopen_if_asked(void *arg)
+/* Every 100 ms or so while --kafka-in reads: a SIGHUP's reopen, and a few turns of the metrics server's
+ * and the --stats-interval timer's loop, none of which waits (an HTTP request takes a turn to be
+ * accepted, one to be read and one to be answered). */
+static void kafka_tick(void *arg)
 {
+	struct run *r = arg;
+	if (r->base != NULL)
+		for (int i = 0; i < 4; i++)
+			event_base_loop(r->base, EVLOOP_NONBLOCK);
 	if (!reopen_asked)
 		return;
 	reopen_asked = 0;
 	service_notify("RELOADING=1");
-	dt_pipeline_reopen(arg);
+	dt_pipeline_reopen(r->pipe);
 	service_notify("READY=1");
 }
 
@@ -1048,8 +1057,8 @@ static void read_kafka(struct run *r)
 	ko.max_frame_size = (size_t)a->max_frame_size;
 	ko.timeout_ms = a->kafka_flush_ms;
 	ko.flush = flush_pipeline;
-	ko.tick = reopen_if_asked;
-	ko.flush_arg = r->pipe;
+	ko.tick = kafka_tick;
+	ko.flush_arg = r;
 	ko.log = on_input_log;
 	ko.log_arg = r;
 	struct dt_kafka_input *in = dt_kafka_input_open(&ko, err, sizeof(err), &res);
@@ -1488,8 +1497,9 @@ static void add_stats(struct run *r)
 	if (a->metrics_allow.n > 0 && a->metrics == NULL)
 		usage_error("--metrics-allow needs --metrics");
 	/* serving metrics while a file is read is over before anyone could ask */
-	if ((a->metrics != NULL || a->stats_interval != 0) && !listening)
-		usage_error("--metrics and --stats-interval need a listening run (-u, -l or passed sockets)");
+	if ((a->metrics != NULL || a->stats_interval != 0) && !listening && a->kafka_in == NULL)
+		usage_error(
+			"--metrics and --stats-interval need a listening run (-u, -l or passed sockets) or --kafka-in");
 	struct dt_stats_options so;
 	dt_stats_options_init(&so);
 	if (a->top)
@@ -1515,6 +1525,10 @@ static bool start_stats(struct run *r)
 		return true;
 	if (r->listener != NULL)
 		dt_stats_set_listener(r->stats, r->listener);
+	/* --kafka-in reads in a loop of its own: the server and the timer get a loop that its tick turns
+	 * (see kafka_tick()) */
+	if (r->base == NULL && (a->metrics != NULL || a->stats_interval != 0) && (r->base = event_base_new()) == NULL)
+		fail(1, "cannot set up the event loop: out of memory");
 	const char *name;
 	const struct dt_output *o;
 	for (unsigned i = 0; (o = dt_pipeline_output(r->pipe, i, &name)) != NULL; i++) {

@@ -230,6 +230,26 @@ PY
 	[ "$("$DNSTAP" --kafka-in "$BOOT" --kafka-topic c --kafka-group new --kafka-from end --kafka-exit-at-end -q 2>/dev/null | wc -l)" -eq 0 ]
 }
 
+@test "kafka: --kafka-in with --metrics and --stats-interval: the server answers while the topic is read, and counts every message" {
+	gen 500 m
+	start_mock -t m:1
+	"$DNSTAP" -r "$TMP/m.fstrm" --kafka "$BOOT" --kafka-topic m 2>/dev/null
+	spawn consumer "$DNSTAP" --kafka-in "$BOOT" --kafka-topic m -w "$TMP/out.fstrm" --metrics 127.0.0.1:0 \
+		--stats-interval 1
+	local pid=$SPAWNED port
+	wait_until 10 grep -q '^dnstap: metrics on http://' "$TMP/consumer.err"
+	port=$(sed -n 's|^dnstap: metrics on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$TMP/consumer.err")
+	wait_until 30 at_least_frames "$TMP/out.fstrm" 500
+	# answered while the consumer waits on the topic, with what it read
+	wait_until 10 eval '[ "$(curl -s -m 5 "http://127.0.0.1:$port/metrics" | awk '\''$1 == "dnstap_messages_total" { print $2 }'\'')" = 500 ]'
+	[ "$(curl -sf -m 5 "http://127.0.0.1:$port/stats.json" | jq '.metrics.dnstap_messages_total.samples[0].value')" = 500 ]
+	# the interval's line, with every message in it
+	wait_until 10 grep -q '^dnstap: stats: .*; 500 in all$' "$TMP/consumer.err"
+	stop "$pid"
+	[ "$STOPPED_STATUS" -eq 0 ]
+	python3 "$KCHECK" same "$TMP/m.fstrm" "$TMP/out.fstrm"
+}
+
 @test "kafka: --kafka-in killed (SIGKILL) and started again: it resumes from its committed offsets, no frame missing" {
 	gen 4000 a
 	gen 20000 b

@@ -295,7 +295,7 @@ metric_is() { # NAME LABELS VALUE
 @test "flags: --metrics needs a listening run; bad values are usage errors" {
 	run "$DNSTAP" -r "$TESTDATA/kdig.dnstap" --metrics 127.0.0.1:0
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"--metrics and --stats-interval need a listening run"* ]]
+	[[ "$output" == *"--metrics and --stats-interval need a listening run (-u, -l or passed sockets) or --kafka-in"* ]]
 	run "$DNSTAP" -r "$TESTDATA/kdig.dnstap" --stats --stats-format xml
 	[ "$status" -eq 2 ]
 	run "$DNSTAP" -u "$TMP/s.sock" --metrics 127.0.0.1:0 --metrics-allow 300.1.2.3/8
