@@ -1107,8 +1107,11 @@ dt_res dt_metrics_server_allow(struct dt_metrics_server *s, const char *cidr);
 unsigned dt_metrics_server_port(const struct dt_metrics_server *s);
 
 struct dt_metrics_server_stats {
-	uint64_t requests; /* answered, any status */
-	uint64_t denied;   /* 403: not in the allowed ranges */
+	uint64_t requests;         /* answered, any status */
+	uint64_t denied;           /* 403: not in the allowed ranges */
+	uint64_t connections;      /* accepted in all */
+	uint64_t connections_open; /* at most 64, and those closed to make room until they are gone */
+	uint64_t evicted;          /* the oldest, closed because a 65th came */
 };
 void dt_metrics_server_get_stats(const struct dt_metrics_server *s, struct dt_metrics_server_stats *out);
 

@@ -1,8 +1,9 @@
 /* The metrics server: /metrics (Prometheus), /stats.json and a live page, served by libevent's evhttp on
  * the listener's own loop. A request is answered from counters in memory, at once and without blocking,
  * so it costs intake one short pause between two reads. What a client can make it hold is bounded:
- * header and body sizes, a timeout for slow or idle clients, and loopback-only (or --metrics-allow)
- * answers. The request checks it makes itself (routing, the allow list) are plain functions, fuzzed. */
+ * header and body sizes, a timeout for slow or idle clients, loopback-only (or --metrics-allow)
+ * answers, and at most MAX_CONNECTIONS connections at once (see "Connections" below). The request
+ * checks it makes itself (routing, the allow list) are plain functions, fuzzed. */
 #include "addr.h"
 #include "stats.h"
 
@@ -19,11 +20,18 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <unistd.h>
 
 #define MAX_HEADERS 8192
 #define MAX_BODY 1024
 #define TIMEOUT_S 10
 #define MAX_ALLOW 64
+#define MAX_CONNECTIONS 64 /* open at once; a newcomer past them closes the oldest */
+
+struct conn {
+	struct bufferevent *bev;
+	bool shut; /* shut down to make room (see evict()), not yet let go by evhttp */
+};
 
 struct dt_metrics_server {
 	struct event_base *base;
@@ -36,6 +44,10 @@ struct dt_metrics_server {
 	unsigned port;
 	struct dt_metrics_server_stats stats;
 	struct dt_buf body; /* reused by every answer */
+	/* the connections' bufferevents, each with a reference of ours (see "Connections") */
+	struct conn *conns;
+	size_t n_conns, cap_conns;
+	struct event *sweep; /* every second */
 };
 
 /* ==== Request checks ==== */
@@ -228,6 +240,92 @@ static void on_request(struct evhttp_request *req, void *arg)
 	reply(req, 500, "Internal Server Error", "text/plain; charset=utf-8", oom, sizeof(oom) - 1);
 }
 
+/* ==== Connections ====
+ *
+ * libevent 2.1's evhttp accepts every connection and has no cap on them (2.2 adds one), nor a call when
+ * one ends. It does let us make each connection's bufferevent (evhttp_set_bevcb()), so each is made
+ * here with a reference of ours (bufferevent_incref()): when evhttp lets a connection go, its
+ * bufferevent stays, with its callbacks cleared by bufferevent_free(), until a sweep (at each new
+ * connection, and every second) sees that, drops our reference and so frees it and closes the socket
+ * (evhttp has shut down the sending side at once). A connection is thus never counted gone while
+ * evhttp holds it, and the worst a misreading could do is count one gone early, never free it.
+ *
+ * Past MAX_CONNECTIONS the oldest connection is shut down (evhttp then reads its end and lets it go):
+ * a client that holds connections open cannot keep a new one out, as it could if the listener
+ * stopped accepting, and the sockets the server holds stay bounded. */
+
+static bool released(struct bufferevent *bev)
+{
+	bufferevent_data_cb r, w;
+	bufferevent_event_cb e;
+	void *arg;
+	bufferevent_getcb(bev, &r, &w, &e, &arg);
+	return r == NULL && w == NULL && e == NULL && arg == NULL;
+}
+
+static void sweep(struct dt_metrics_server *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_conns; i++) {
+		if (released(s->conns[i].bev))
+			bufferevent_decref(s->conns[i].bev);
+		else
+			s->conns[n++] = s->conns[i];
+	}
+	s->n_conns = n;
+	s->stats.connections_open = n;
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sweep(arg);
+}
+
+/* The oldest connections shut down until at most MAX_CONNECTIONS are left, counting the one being made
+ * (the last, which has no socket yet). */
+static void evict(struct dt_metrics_server *s)
+{
+	size_t live = 0;
+	for (size_t i = 0; i < s->n_conns; i++)
+		live += !s->conns[i].shut;
+	for (size_t i = 0; i + 1 < s->n_conns && live > MAX_CONNECTIONS; i++) {
+		struct conn *c = &s->conns[i];
+		if (c->shut)
+			continue;
+		evutil_socket_t sock = bufferevent_getfd(c->bev);
+		if (sock >= 0)
+			shutdown(sock, SHUT_RDWR);
+		c->shut = true;
+		live--;
+		s->stats.evicted++;
+	}
+}
+
+static struct bufferevent *on_connection(struct event_base *base, void *arg)
+{
+	struct dt_metrics_server *s = arg;
+	sweep(s);
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return NULL; /* evhttp tries to make one itself, and fails the connection if it cannot */
+	s->stats.connections++;
+	if (s->n_conns == s->cap_conns) {
+		size_t cap = s->cap_conns != 0 ? 2 * s->cap_conns : MAX_CONNECTIONS + 8;
+		struct conn *c = realloc(s->conns, cap * sizeof(*c));
+		if (c == NULL)
+			return bev; /* untracked: evhttp alone frees it */
+		s->conns = c;
+		s->cap_conns = cap;
+	}
+	bufferevent_incref(bev);
+	s->conns[s->n_conns++] = (struct conn){bev, false};
+	evict(s);
+	s->stats.connections_open = s->n_conns;
+	return bev;
+}
+
 struct dt_metrics_server *dt_metrics_server_new(struct event_base *base, struct dt_stats *st, const char *host_port,
 						dt_res *res)
 {
@@ -262,10 +360,22 @@ struct dt_metrics_server *dt_metrics_server_new(struct event_base *base, struct 
 						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
 						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(s->http, on_request, s);
+	evhttp_set_bevcb(s->http, on_connection, s);
+	static const struct timeval second = {1, 0};
+	s->sweep = event_new(base, -1, EV_PERSIST, on_sweep, s);
+	if (s->sweep == NULL || event_add(s->sweep, &second) != 0) {
+		if (s->sweep != NULL)
+			event_free(s->sweep);
+		evhttp_free(s->http);
+		free(s);
+		*res = DT_ERR_NOMEM;
+		return NULL;
+	}
 	errno = 0;
 	s->sock = evhttp_bind_socket_with_handle(s->http, host[0] != '\0' ? host : "0.0.0.0", (ev_uint16_t)atoi(port));
 	if (s->sock == NULL) {
 		int e = errno;
+		event_free(s->sweep);
 		evhttp_free(s->http);
 		free(s);
 		errno = e != 0 ? e : EADDRNOTAVAIL;
@@ -310,7 +420,11 @@ void dt_metrics_server_free(struct dt_metrics_server *s)
 {
 	if (s == NULL)
 		return;
-	evhttp_free(s->http);
+	evhttp_free(s->http); /* frees every connection: what is left of each is ours alone */
+	for (size_t i = 0; i < s->n_conns; i++)
+		bufferevent_decref(s->conns[i].bev);
+	free(s->conns);
+	event_free(s->sweep);
 	dt__buf_free(&s->body);
 	free(s);
 }

@@ -292,6 +292,59 @@ metric_is() { # NAME LABELS VALUE
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/metrics")" = 403 ]
 }
 
+@test "--metrics: at most 64 connections at once: a newcomer closes the oldest, is answered, and intake goes on" {
+	listen_dnstap -u "$TMP/s.sock" --metrics 127.0.0.1:0 -w "$TMP/out.dnstap"
+	metrics_port
+	# 70 idle connections, held open until $TMP/hold goes; then how many of them the server closed
+	cat >"$TMP/hold.py" <<'PY'
+import os, socket, sys, time
+port, n, hold = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = []
+for _ in range(n):
+    socks.append(socket.create_connection(("127.0.0.1", port)))
+    time.sleep(0.01)
+open(hold + ".up", "w").close()
+while os.path.exists(hold):
+    time.sleep(0.05)
+closed = []
+for i, s in enumerate(socks):
+    s.setblocking(False)
+    try:
+        if s.recv(1) == b"":
+            closed.append(i)
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed.append(i)
+print("closed by the server:", " ".join(map(str, closed)), flush=True)
+for s in socks:
+    s.close()
+PY
+	touch "$TMP/hold"
+	spawn hold python3 "$TMP/hold.py" "$MPORT" 70 "$TMP/hold"
+	local holder=$SPAWNED socks
+	wait_until 10 test -e "$TMP/hold.up"
+	sleep 1.5 # a sweep: what evhttp let go is closed
+	socks=$(find "/proc/$DT_PID/fd" -type l -lname 'socket:*' | wc -l)
+	echo "# sockets held while 70 connections are open: $socks" >&3
+	((socks >= 64 && socks <= 64 + 4)) # the rest: the two listening sockets (and the loop's own)
+	# a newcomer is answered; intake goes on meanwhile
+	[ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/metrics")" = 200 ]
+	replay -u "$TMP/s.sock" -r "$TESTDATA/kdig.dnstap"
+	wait_until 10 metric_is dnstap_messages_total "" 104
+	# the oldest were the ones closed, in order: the first 6, then one for each client since
+	rm "$TMP/hold"
+	wait "$holder"
+	local closed
+	read -r -a closed < <(sed -n 's/^closed by the server://p' "$TMP/hold.out")
+	echo "# closed by the server: ${closed[*]}" >&3
+	((${#closed[@]} >= 7 && ${#closed[@]} < 70))
+	[ "${closed[*]}" = "$(seq -s ' ' 0 $((${#closed[@]} - 1)))" ]
+	wait_until 10 eval '(($(find /proc/$DT_PID/fd -type l -lname "socket:*" | wc -l) < 10))'
+	stop_dnstap
+	[ "$DT_STATUS" -eq 0 ]
+}
+
 @test "flags: --metrics needs a listening run; bad values are usage errors" {
 	run "$DNSTAP" -r "$TESTDATA/kdig.dnstap" --metrics 127.0.0.1:0
 	[ "$status" -eq 2 ]
