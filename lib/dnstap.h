@@ -693,10 +693,12 @@ dt_res dt_listener_set_handshake_timeout(struct dt_listener *l, unsigned ms);
 
 /* Batches the reads of busy senders: after a read of less than 64 KiB from a sender past its
  * handshake, that connection's next read waits us microseconds (0, the default: reads follow every
- * write at once; DT_ERR_INVALID from a second on). 200 is a good value: 200 us of frames then arrive
- * in one read, which for a sender that writes frame by frame halves the receiver's CPU. The event base
- * should be made with EVENT_BASE_FLAG_PRECISE_TIMER: epoll's own timeouts are whole milliseconds, and
- * a unix socket, which holds only a few hundred small writes, would then make a fast sender wait. */
+ * write at once; DT_ERR_INVALID from a second on). On a unix socket the wait is at most 200 us: its
+ * buffer holds only a few hundred small writes, which a fast sender fills in about that time. A TCP
+ * connection's queue holds megabytes, and 1000 is a good value there: a millisecond of frames then
+ * arrives in one read, which for a sender that writes frame by frame costs a third less CPU than
+ * 200 us. The event base should be made with EVENT_BASE_FLAG_PRECISE_TIMER: epoll's own timeouts are
+ * whole milliseconds, which would stretch the unix socket's wait. */
 dt_res dt_listener_set_read_delay(struct dt_listener *l, unsigned us);
 
 /* Most connections open at once (0: DT_DEFAULT_MAX_CONNECTIONS). At the limit the listener stops

@@ -52,6 +52,11 @@
  * write, several times the kernel's own cost of receiving. A read of SMALL_READ or more, a sender
  * that is ahead of us, is followed at once. */
 #define SMALL_READ (64 * 1024)
+/* The read delay on a unix socket, at most: its buffer (the sender's SO_SNDBUF, 208 KiB by default,
+ * charged with each write's whole buffer) holds only about 230 writes of one small frame, which a fast
+ * sender fills in some 250 us. A TCP connection's queue coalesces small writes and grows to megabytes,
+ * so it takes the whole delay, and with it far fewer wake-ups. */
+#define UNIX_READ_DELAY_MAX_US 200
 
 /* ==== State ==== */
 
@@ -104,8 +109,9 @@ struct dt_listener {
 
 	size_t max_frame;
 	unsigned timeout_ms;
-	const struct timeval *timeout; /* libevent common timeout for timeout_ms; NULL: none */
-	const struct timeval *later;   /* common timeout for batched reads; NULL: read at once */
+	const struct timeval *timeout;    /* libevent common timeout for timeout_ms; NULL: none */
+	const struct timeval *later;      /* common timeout for batched reads; NULL: read at once */
+	const struct timeval *later_unix; /* the same on unix sockets (UNIX_READ_DELAY_MAX_US at most) */
 	unsigned max_conns;
 	unsigned unix_mode;      /* permissions of new unix socket files (0: the umask's) */
 	long unix_uid, unix_gid; /* their owner and group (-1: unchanged) */
@@ -647,7 +653,7 @@ static void read_later(struct conn *c)
 		return;
 	if (c->later == NULL && (c->later = evtimer_new(l->base, on_later, c)) == NULL)
 		return; /* out of memory: read at once, as without batching */
-	if (evtimer_add(c->later, l->later) != 0)
+	if (evtimer_add(c->later, c->kind == &dt__transport_unix ? l->later_unix : l->later) != 0)
 		return;
 	if (!c->deferred) {
 		event_del(c->rd);
@@ -1143,15 +1149,21 @@ dt_res dt_listener_set_handshake_timeout(struct dt_listener *l, unsigned ms)
 
 dt_res dt_listener_set_read_delay(struct dt_listener *l, unsigned us)
 {
-	l->later = NULL;
+	l->later = l->later_unix = NULL;
 	if (us == 0)
 		return DT_OK;
 	if (us >= 1000000)
 		return DT_ERR_INVALID;
-	/* all connections' batched reads share one common timeout: O(1) each */
-	struct timeval tv = {0, (suseconds_t)us};
+	/* all connections' batched reads share two common timeouts: O(1) each */
+	struct timeval tv = {0, (suseconds_t)us},
+		       tv_unix = {0, (suseconds_t)(us < UNIX_READ_DELAY_MAX_US ? us : UNIX_READ_DELAY_MAX_US)};
 	l->later = event_base_init_common_timeout(l->base, &tv);
-	return l->later != NULL ? DT_OK : DT_ERR_NOMEM;
+	l->later_unix = event_base_init_common_timeout(l->base, &tv_unix);
+	if (l->later == NULL || l->later_unix == NULL) {
+		l->later = l->later_unix = NULL;
+		return DT_ERR_NOMEM;
+	}
+	return DT_OK;
 }
 
 dt_res dt_listener_set_max_connections(struct dt_listener *l, unsigned n)
