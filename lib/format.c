@@ -339,20 +339,6 @@ static const uint8_t json_len[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-/* In each byte of x that needs an escape in a JSON string as Go writes it (below ' ', past ASCII, '"',
- * '\\', '<', '>' or '&'), its high bit. Bytes above the first such byte may be flagged wrongly (a borrow
- * carries into them); the first flagged byte is always right, which is all first_flagged() reads. */
-static inline uint64_t json_special8(uint64_t x)
-{
-	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-	uint64_t qa = (x | 0x04 * ones) ^ 0x26 * ones; /* zero in a '"' (0x22) or a '&' (0x26) */
-	uint64_t lg = (x | 0x02 * ones) ^ 0x3e * ones; /* zero in a '<' (0x3c) or a '>' (0x3e) */
-	uint64_t bs = x ^ 0x5c * ones;                 /* zero in a '\\' */
-	uint64_t bad = ((x - 0x20 * ones) & ~x) | x;   /* a byte below ' ', or from 0x80 */
-	bad |= ((qa - ones) & ~qa) | ((lg - ones) & ~lg) | ((bs - ones) & ~bs);
-	return bad & highs;
-}
-
 /* The index of the first byte (in memory order) whose high bit is set in m, which is not 0. */
 static inline unsigned first_flagged(uint64_t m)
 {
@@ -406,7 +392,7 @@ void dt__json_escape_tail(struct dt_buf *b, size_t from)
 	while (n - r >= 8) {
 		uint64_t x;
 		memcpy(&x, p + r, 8);
-		uint64_t m = json_special8(x);
+		uint64_t m = dt__json_special8(x);
 		memcpy(d, &x, 8);
 		if (m == 0) {
 			d += 8;

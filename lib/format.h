@@ -5,6 +5,10 @@
 
 #include "buf.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
 /* Go net.IP.String(): dotted IPv4 (also for IPv4-mapped IPv6), RFC 5952 IPv6, "<nil>" for an empty
  * address, "?" and hex for any other length. */
 void dt__put_ip(struct dt_buf *b, struct dt_bytes ip);
@@ -17,6 +21,48 @@ void dt__put_json_string(struct dt_buf *b, const uint8_t *p, size_t n);
 
 /* Escapes, in place, the bytes of b from offset `from` to the end as the inside of a JSON string. */
 void dt__json_escape_tail(struct dt_buf *b, size_t from);
+
+/* In each byte of x that needs an escape in a JSON string as Go writes it (below ' ', past ASCII, '"',
+ * '\\', '<', '>' or '&'), its high bit. Bytes above the first such byte may be flagged wrongly (a borrow
+ * carries into them); the first flagged byte is always right, and whether any is flagged is exact. */
+static inline uint64_t dt__json_special8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t qa = (x | 0x04 * ones) ^ 0x26 * ones; /* zero in a '"' (0x22) or a '&' (0x26) */
+	uint64_t lg = (x | 0x02 * ones) ^ 0x3e * ones; /* zero in a '<' (0x3c) or a '>' (0x3e) */
+	uint64_t bs = x ^ 0x5c * ones;                 /* zero in a '\\' */
+	uint64_t bad = ((x - 0x20 * ones) & ~x) | x;   /* a byte below ' ', or from 0x80 */
+	bad |= ((qa - ones) & ~qa) | ((lg - ones) & ~lg) | ((bs - ones) & ~bs);
+	return bad & highs;
+}
+
+/* Whether p[0:n) goes into a JSON string as it is (no byte needs an escape), and with del also into
+ * Go's strconv.Quote() form (which escapes 0x7f too): eight bytes at a time, the last eight
+ * (overlapping) for the rest, byte by byte only below eight. */
+static inline bool dt__json_plain(const uint8_t *p, size_t n, bool del)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL, dels = 0x7f * ones;
+	uint64_t x, d;
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = p[i];
+			if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' ||
+			    (del && c == 0x7f))
+				return false;
+		}
+		return true;
+	}
+	for (size_t i = 0;; i += 8) {
+		if (i + 8 > n)
+			i = n - 8; /* the last eight, some seen already */
+		memcpy(&x, p + i, 8);
+		d = x ^ dels;
+		if (dt__json_special8(x) != 0 || (del && ((d - ones) & ~d & highs) != 0))
+			return false;
+		if (i + 8 == n)
+			return true;
+	}
+}
 
 /* UTC date and time "YYYY-MM-DD<sep>HH:MM:SS" followed by ".fraction" with trailing zeros removed (nothing
  * when nsec is 0), as Go's time.Format with a .999999999 layout. sec and nsec are normalised as Go's

@@ -199,7 +199,9 @@ static void jw_elem_end(struct jw *w)
 	jw_end(w, '}');
 }
 
-/* Decimal, for the many small numbers (ids, ports, counts, TTLs): digit pairs, no call. */
+/* Decimal, for the many small numbers (ids, ports, counts, TTLs): the digits counted first and written
+ * in place, in pairs from the right, with no call (a memcpy of a few bytes from a scratch buffer costs
+ * a libc call each). */
 JW_INLINE void put_dec(struct dt_buf *out, uint64_t v)
 {
 	if (v > UINT32_MAX) {
@@ -208,21 +210,33 @@ JW_INLINE void put_dec(struct dt_buf *out, uint64_t v)
 	}
 	if (!dt__buf_reserve(out, 10))
 		return;
-	char t[10], *e = t + 10, *o = e;
+	char *o = out->data + out->len;
 	uint32_t x = (uint32_t)v;
+	if (x < 10) {
+		*o = (char)('0' + x);
+		out->len += 1;
+		return;
+	}
+	unsigned k = x < 100          ? 2
+		     : x < 1000       ? 3
+		     : x < 10000      ? 4
+		     : x < 100000     ? 5
+		     : x < 1000000    ? 6
+		     : x < 10000000   ? 7
+		     : x < 100000000  ? 8
+		     : x < 1000000000 ? 9
+				      : 10;
+	char *e = o + k;
 	while (x >= 100) {
-		o -= 2;
-		dt__put2(o, x % 100);
+		e -= 2;
+		dt__put2(e, x % 100);
 		x /= 100;
 	}
-	if (x >= 10) {
-		o -= 2;
-		dt__put2(o, x);
-	} else {
-		*--o = (char)('0' + x);
-	}
-	memcpy(out->data + out->len, o, (size_t)(e - o));
-	out->len += (size_t)(e - o);
+	if (x >= 10)
+		dt__put2(e - 2, x);
+	else
+		e[-1] = (char)('0' + x);
+	out->len += k;
 }
 
 JW_INLINE void jw_u64(struct jw *w, const char *key, size_t n, uint64_t v)
@@ -256,12 +270,7 @@ JW_INLINE void jw_plain(struct jw *w, const char *key, size_t n, const char *s)
  * but for the quote, the backslash and the HTML-sensitive < > & that Go's encoding/json escapes. */
 static bool plain_ascii(const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&')
-			return false;
-	}
-	return true;
+	return dt__json_plain(p, n, true);
 }
 
 /* A member holding arbitrary bytes as a JSON string (invalid UTF-8 as U+FFFD). */
@@ -314,13 +323,8 @@ static void jw_text_end(struct jw *w, size_t from)
 	struct dt_buf *out = w->out;
 	if (out->failed)
 		return;
-	for (size_t i = from; i < out->len; i++) {
-		uint8_t c = (uint8_t)out->data[i];
-		if (c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x7f) {
-			dt__json_escape_tail(out, from);
-			break;
-		}
-	}
+	if (!dt__json_plain((const uint8_t *)out->data + from, out->len - from, false))
+		dt__json_escape_tail(out, from);
 	dt__buf_putc(out, '"');
 }
 
