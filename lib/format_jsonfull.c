@@ -508,8 +508,92 @@ static void put_edns(struct jw *w, const struct dt__dns_rr *opt)
 	jw_end(w, '}');
 }
 
+/* Digits of x < 10^5 at o; returns their end. */
+static char *put_small(char *o, uint32_t x)
+{
+	char *e = o + (x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : 5), *d = e;
+	while (x >= 100) {
+		d -= 2;
+		dt__put2(d, x % 100);
+		x /= 100;
+	}
+	if (x >= 10)
+		dt__put2(d - 2, x);
+	else
+		d[-1] = (char)('0' + x);
+	return e;
+}
+
+static char *put_lit_n(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+#define PUT_LIT(o, s) put_lit_n((o), (s), sizeof(s) - 1)
+
+/* A flag member: ,"key":true or ,"key":false (the leading comma in key). */
+static char *put_flag(char *o, const char *key, size_t n, bool v)
+{
+	o = put_lit_n(o, key, n);
+	return v ? PUT_LIT(o, "true") : PUT_LIT(o, "false");
+}
+#define PUT_FLAG(o, key, v) put_flag((o), (key), sizeof(key) - 1, (v))
+
+/* An enum member's value: its name in quotes, or its number in quotes (as jw_enum()). */
+static char *put_enum_value(char *o, const char *name, unsigned v)
+{
+	*o++ = '"';
+	o = name != NULL ? put_lit_n(o, name, strlen(name)) : put_small(o, v);
+	*o++ = '"';
+	return o;
+}
+
+/* The header object nested (not --flat), the one every message has: its keys and punctuation are
+ * constants, written in one go rather than member by member (the general path costs about three times
+ * as much, and the header is a tenth of a line). The same text as the general path below. */
+static void put_header_nested(struct jw *w, const struct dt__dns_header *h)
+{
+	uint16_t f = h->flags;
+	unsigned op = dt__dns_opcode(f), rc = dt__dns_header_rcode(f);
+	const char *opn = dt__dns_opcode_name(op), *rcn = dt__dns_rcode_name(rc);
+	/* the text is 186 bytes at most besides the two names (numbers of 5 digits, 4 for an rcode) */
+	size_t need = 256 + (opn != NULL ? strlen(opn) : 5) + (rcn != NULL ? strlen(rcn) : 5);
+	jw_key(w, "header");
+	if (!dt__buf_reserve(w->out, need))
+		return;
+	char *o0 = w->out->data + w->out->len, *o = o0;
+	o = PUT_LIT(o, "{\"id\":");
+	o = put_small(o, h->id);
+	o = PUT_FLAG(o, ",\"qr\":", f & DT__DNS_QR);
+	o = PUT_LIT(o, ",\"opcode\":");
+	o = put_enum_value(o, opn, op);
+	o = PUT_FLAG(o, ",\"aa\":", f & DT__DNS_AA);
+	o = PUT_FLAG(o, ",\"tc\":", f & DT__DNS_TC);
+	o = PUT_FLAG(o, ",\"rd\":", f & DT__DNS_RD);
+	o = PUT_FLAG(o, ",\"ra\":", f & DT__DNS_RA);
+	o = PUT_FLAG(o, ",\"z\":", f & DT__DNS_Z);
+	o = PUT_FLAG(o, ",\"ad\":", f & DT__DNS_AD);
+	o = PUT_FLAG(o, ",\"cd\":", f & DT__DNS_CD);
+	o = PUT_LIT(o, ",\"rcode\":");
+	o = put_enum_value(o, rcn, rc);
+	o = PUT_LIT(o, ",\"qdcount\":");
+	o = put_small(o, h->count[0]);
+	o = PUT_LIT(o, ",\"ancount\":");
+	o = put_small(o, h->count[1]);
+	o = PUT_LIT(o, ",\"nscount\":");
+	o = put_small(o, h->count[2]);
+	o = PUT_LIT(o, ",\"arcount\":");
+	o = put_small(o, h->count[3]);
+	*o++ = '}';
+	w->out->len += (size_t)(o - o0);
+}
+
 static void put_header(struct jw *w, const struct dt__dns_header *h)
 {
+	if (!w->flat) {
+		put_header_nested(w, h);
+		return;
+	}
 	uint16_t f = h->flags;
 	jw_obj_begin(w, "header");
 	JW_U64(w, "id", h->id);
