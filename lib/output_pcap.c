@@ -378,9 +378,17 @@ static void packet(struct pcap_output *o, const struct dt__stats_fields *m, bool
 	o->packets++;
 }
 
+/* The file is ours alone (__fsetlocking(FSETLOCKING_BYCALLER)): its error flag is read without the
+ * call and the lock, on every item. */
+#ifdef HAVE_FSETLOCKING
+#define file_error(fp) ferror_unlocked(fp)
+#else
+#define file_error(fp) ferror(fp)
+#endif
+
 static dt_res check_file(struct pcap_output *o)
 {
-	if (o->error == DT_OK && ferror(o->fp)) {
+	if (o->error == DT_OK && file_error(o->fp)) {
 		o->error = DT_ERR_IO;
 		o->error_errno = errno != 0 ? errno : EIO;
 	}
