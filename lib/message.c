@@ -833,7 +833,9 @@ static ALWAYS_INLINE const uint8_t *scan_dnstap_field(struct dt__stats_fields *f
 			return NULL;
 		/* the fields of the message start out absent */
 		memset(&f->has_message, 0,
-		       offsetof(struct dt__stats_fields, query_address) - offsetof(struct dt__stats_fields, has_message));
+		       offsetof(struct dt__stats_fields, query_address) -
+			       offsetof(struct dt__stats_fields, has_message));
+		f->query_address = f->response_address = f->query_message = f->response_message = (struct dt_bytes){0};
 		f->has_message = true;
 		*r = scan_message(b.data, b.data + b.len, f);
 		if (*r != DT__SCAN_OK)

@@ -52,8 +52,9 @@ static inline uint64_t dt__stats_hash_final(uint64_t h, uint64_t last)
  * ports, times and DNS messages. Byte strings point into the payload. */
 struct dt__stats_fields {
 	struct dt_bytes identity; /* len 0: absent or empty */
-	/* From has_message up to query_address, the fields a Message starts with, all 0 and false: the scan
-	 * clears them in a few stores (a memset of the whole struct costs more than the rest of a scan). */
+	/* The fields a Message starts with, all 0 and false: the scan clears has_message up to
+	 * query_address with one memset and the byte strings one by one, in a few stores (a memset of the
+	 * whole struct was a rep stos, which cost more than the rest of a scan). */
 	bool has_message;
 	bool has_socket_family, has_socket_protocol;
 	bool has_query_address, has_response_address;
