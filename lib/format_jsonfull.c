@@ -199,9 +199,34 @@ static void jw_elem_end(struct jw *w)
 	jw_end(w, '}');
 }
 
-/* Decimal, for the many small numbers (ids, ports, counts, TTLs): the digits counted first and written
- * in place, in pairs from the right, with no call (a memcpy of a few bytes from a scratch buffer costs
- * a libc call each). */
+/* The digits of x at o, counted first and written in place, in pairs from the right; returns their
+ * end. No call: a memcpy of a few bytes from a scratch buffer costs a libc call each. */
+JW_INLINE char *put_u32(char *o, uint32_t x)
+{
+	unsigned k = x < 10           ? 1
+		     : x < 100        ? 2
+		     : x < 1000       ? 3
+		     : x < 10000      ? 4
+		     : x < 100000     ? 5
+		     : x < 1000000    ? 6
+		     : x < 10000000   ? 7
+		     : x < 100000000  ? 8
+		     : x < 1000000000 ? 9
+				      : 10;
+	char *e = o + k, *d = e;
+	while (x >= 100) {
+		d -= 2;
+		dt__put2(d, x % 100);
+		x /= 100;
+	}
+	if (x >= 10)
+		dt__put2(d - 2, x);
+	else
+		d[-1] = (char)('0' + x);
+	return e;
+}
+
+/* Decimal, for the many small numbers (ids, ports, counts, TTLs). */
 JW_INLINE void put_dec(struct dt_buf *out, uint64_t v)
 {
 	if (v > UINT32_MAX) {
@@ -211,32 +236,7 @@ JW_INLINE void put_dec(struct dt_buf *out, uint64_t v)
 	if (!dt__buf_reserve(out, 10))
 		return;
 	char *o = out->data + out->len;
-	uint32_t x = (uint32_t)v;
-	if (x < 10) {
-		*o = (char)('0' + x);
-		out->len += 1;
-		return;
-	}
-	unsigned k = x < 100          ? 2
-		     : x < 1000       ? 3
-		     : x < 10000      ? 4
-		     : x < 100000     ? 5
-		     : x < 1000000    ? 6
-		     : x < 10000000   ? 7
-		     : x < 100000000  ? 8
-		     : x < 1000000000 ? 9
-				      : 10;
-	char *e = o + k;
-	while (x >= 100) {
-		e -= 2;
-		dt__put2(e, x % 100);
-		x /= 100;
-	}
-	if (x >= 10)
-		dt__put2(e - 2, x);
-	else
-		e[-1] = (char)('0' + x);
-	out->len += k;
+	out->len += (size_t)(put_u32(o, (uint32_t)v) - o);
 }
 
 JW_INLINE void jw_u64(struct jw *w, const char *key, size_t n, uint64_t v)
@@ -508,22 +508,6 @@ static void put_edns(struct jw *w, const struct dt__dns_rr *opt)
 	jw_end(w, '}');
 }
 
-/* Digits of x < 10^5 at o; returns their end. */
-static char *put_small(char *o, uint32_t x)
-{
-	char *e = o + (x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : 5), *d = e;
-	while (x >= 100) {
-		d -= 2;
-		dt__put2(d, x % 100);
-		x /= 100;
-	}
-	if (x >= 10)
-		dt__put2(d - 2, x);
-	else
-		d[-1] = (char)('0' + x);
-	return e;
-}
-
 static char *put_lit_n(char *o, const char *s, size_t n)
 {
 	memcpy(o, s, n);
@@ -543,7 +527,7 @@ static char *put_flag(char *o, const char *key, size_t n, bool v)
 static char *put_enum_value(char *o, const char *name, unsigned v)
 {
 	*o++ = '"';
-	o = name != NULL ? put_lit_n(o, name, strlen(name)) : put_small(o, v);
+	o = name != NULL ? put_lit_n(o, name, strlen(name)) : put_u32(o, v);
 	*o++ = '"';
 	return o;
 }
@@ -563,7 +547,7 @@ static void put_header_nested(struct jw *w, const struct dt__dns_header *h)
 		return;
 	char *o0 = w->out->data + w->out->len, *o = o0;
 	o = PUT_LIT(o, "{\"id\":");
-	o = put_small(o, h->id);
+	o = put_u32(o, h->id);
 	o = PUT_FLAG(o, ",\"qr\":", f & DT__DNS_QR);
 	o = PUT_LIT(o, ",\"opcode\":");
 	o = put_enum_value(o, opn, op);
@@ -577,13 +561,13 @@ static void put_header_nested(struct jw *w, const struct dt__dns_header *h)
 	o = PUT_LIT(o, ",\"rcode\":");
 	o = put_enum_value(o, rcn, rc);
 	o = PUT_LIT(o, ",\"qdcount\":");
-	o = put_small(o, h->count[0]);
+	o = put_u32(o, h->count[0]);
 	o = PUT_LIT(o, ",\"ancount\":");
-	o = put_small(o, h->count[1]);
+	o = put_u32(o, h->count[1]);
 	o = PUT_LIT(o, ",\"nscount\":");
-	o = put_small(o, h->count[2]);
+	o = put_u32(o, h->count[2]);
 	o = PUT_LIT(o, ",\"arcount\":");
-	o = put_small(o, h->count[3]);
+	o = put_u32(o, h->count[3]);
 	*o++ = '}';
 	w->out->len += (size_t)(o - o0);
 }
