@@ -19,6 +19,11 @@ PIDS=()
 spawn() {
 	local name=$1
 	shift
+	# the files exist before the command starts: a wait_until grep on them must not meet a missing
+	# file (grep's status 2, which wait_until takes for "can no longer happen") while the background
+	# job has yet to open them, as happened under load
+	: >"$TMP/$name.out"
+	: >"$TMP/$name.err"
 	"$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null 3>&- &
 	SPAWNED=$!
 	PIDS+=("$SPAWNED")
