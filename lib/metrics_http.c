@@ -20,7 +20,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <unistd.h>
 
 #define MAX_HEADERS 8192
 #define MAX_BODY 1024
