@@ -38,28 +38,22 @@ static inline uint64_t dt__json_special8(uint64_t x)
 
 /* Whether p[0:n) goes into a JSON string as it is (no byte needs an escape), and with del also into
  * Go's strconv.Quote() form (which escapes 0x7f too): eight bytes at a time, the last eight
- * (overlapping) for the rest, byte by byte only below eight. */
+ * (overlapping) for the rest; fewer than eight are padded with spaces, which need no escape. */
 static inline bool dt__json_plain(const uint8_t *p, size_t n, bool del)
 {
-	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL, dels = 0x7f * ones;
-	uint64_t x, d;
-	if (n < 8) {
-		for (size_t i = 0; i < n; i++) {
-			uint8_t c = p[i];
-			if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' ||
-			    (del && c == 0x7f))
-				return false;
-		}
-		return true;
-	}
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t x = 0x20 * ones; /* spaces: the padding of fewer than eight */
 	for (size_t i = 0;; i += 8) {
-		if (i + 8 > n)
-			i = n - 8; /* the last eight, some seen already */
-		memcpy(&x, p + i, 8);
-		d = x ^ dels;
+		if (n - i >= 8)
+			memcpy(&x, p + i, 8);
+		else if (n >= 8)
+			memcpy(&x, p + n - 8, 8); /* the last eight, some seen already */
+		else if (n > 0)
+			memcpy(&x, p, n);
+		uint64_t d = x ^ 0x7f * ones;
 		if (dt__json_special8(x) != 0 || (del && ((d - ones) & ~d & highs) != 0))
 			return false;
-		if (i + 8 == n)
+		if (i + 8 >= n)
 			return true;
 	}
 }

@@ -272,7 +272,6 @@ static void sweep(struct dt_metrics_server *s)
 			s->conns[n++] = s->conns[i];
 	}
 	s->n_conns = n;
-	s->stats.connections_open = n;
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -321,7 +320,6 @@ static struct bufferevent *on_connection(struct event_base *base, void *arg)
 	bufferevent_incref(bev);
 	s->conns[s->n_conns++] = (struct conn){bev, false};
 	evict(s);
-	s->stats.connections_open = s->n_conns;
 	return bev;
 }
 
@@ -413,6 +411,7 @@ unsigned dt_metrics_server_port(const struct dt_metrics_server *s)
 void dt_metrics_server_get_stats(const struct dt_metrics_server *s, struct dt_metrics_server_stats *out)
 {
 	*out = s->stats;
+	out->connections_open = s->n_conns;
 }
 
 void dt_metrics_server_free(struct dt_metrics_server *s)
