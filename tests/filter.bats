@@ -240,6 +240,22 @@ print(len(a))' "$TOP_SRCDIR/tests/tools" "$TMP/ref.dnstap" "$TMP/out.dnstap"
 	stop_all
 }
 
+@test "filter: on a listener's input, in front of -w with --max-size rotation: the kept frames, in order, across the files" {
+	load peers
+	python3 "$REF" "$TMP/ref.dnstap" 'r["type"] == "CLIENT_QUERY"' "$TESTDATA/unbound.dnstap" "$TESTDATA/bind.dnstap"
+	listen_dnstap -u "$TMP/s.sock" --filter 'type CQ' -w "$TMP/out.dnstap" --max-size 4000
+	replay -u "$TMP/s.sock" -r "$TESTDATA/unbound.dnstap"
+	replay -u "$TMP/s.sock" -r "$TESTDATA/bind.dnstap"
+	stop_dnstap
+	[ "$DT_STATUS" -eq 0 ]
+	local files
+	files=$(rotated_files)
+	[ "$(tr , '\n' <<<"$files" | wc -l)" -gt 1 ] # it did turn over
+	[ "$(frames "$TMP/ref.dnstap")" -gt 0 ]
+	python3 "$FCHECK" "$files" "$TMP/ref.dnstap"
+	stop_all
+}
+
 @test "filter: -v reports what each predicate matched" {
 	run "$DNSTAP" -r "$TESTDATA/unbound.dnstap" --filter 'type CQ and (qtype A or qtype AAAA)' -v -w /dev/null
 	echo "$output"

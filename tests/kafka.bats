@@ -95,6 +95,15 @@ PY
 	cmp "$TMP/ref.fstrm" "$TMP/out.fstrm"
 }
 
+@test "kafka: --filter in front of --kafka: the topic holds exactly the kept frames" {
+	start_mock -t f:1
+	"$DNSTAP" -r "$TESTDATA/unbound.dnstap" --filter 'type CQ' -w "$TMP/want.fstrm"
+	(($(frames "$TMP/want.fstrm") > 0 && $(frames "$TMP/want.fstrm") < $(frames "$TESTDATA/unbound.dnstap")))
+	"$DNSTAP" -r "$TESTDATA/unbound.dnstap" --filter 'type CQ' --kafka "$BOOT" --kafka-topic f 2>/dev/null
+	"$DNSTAP" --kafka-in "$BOOT" --kafka-topic f --kafka-exit-at-end -w "$TMP/got.fstrm" 2>/dev/null
+	python3 "$KCHECK" same "$TMP/want.fstrm" "$TMP/got.fstrm"
+}
+
 @test "kafka: --kafka-format json and text are exactly the lines -j and -q print" {
 	local f
 	start_mock -t j:1 -t q:1
